@@ -1,0 +1,23 @@
+
+/*
+ * Copyright (C) The ngx_http_staged_update_module authors
+ */
+
+
+#ifndef _NGX_HTTP_STAGED_UPDATE_RELEASE_H_INCLUDED_
+#define _NGX_HTTP_STAGED_UPDATE_RELEASE_H_INCLUDED_
+
+
+#include "ngx_http_staged_update_module.h"
+
+
+/* the release directory's reserved top-level folder: archives, patches */
+#define NGX_HTTP_STAGED_UPDATE_META        ".update"
+#define NGX_HTTP_STAGED_UPDATE_ARCHIVE     "full."
+
+
+ngx_int_t ngx_http_staged_update_release_load(ngx_conf_t *cf,
+    ngx_str_t *track, ngx_http_staged_update_release_t *rel);
+
+
+#endif /* _NGX_HTTP_STAGED_UPDATE_RELEASE_H_INCLUDED_ */

@@ -1,0 +1,57 @@
+
+/*
+ * Copyright (C) The ngx_http_staged_update_module authors
+ *
+ * Versions: dotted numbers of 1 to 4 components, each of at most 9 digits,
+ * compared numerically ("1.10" > "1.9", "1.2" == "1.2.0"), and version
+ * patterns ("1.7.*", "1.5.0-1.9.*", "*") that name a closed interval.
+ *
+ * Pure logic: this file needs no running nginx (see tests/unit and fuzz/).
+ */
+
+
+#ifndef _NGX_HTTP_STAGED_UPDATE_VERSION_H_INCLUDED_
+#define _NGX_HTTP_STAGED_UPDATE_VERSION_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+
+#define NGX_HTTP_STAGED_UPDATE_VERSION_PARTS    4
+#define NGX_HTTP_STAGED_UPDATE_VERSION_DIGITS   9
+
+/* "999999999.999999999.999999999.999999999" */
+#define NGX_HTTP_STAGED_UPDATE_VERSION_MAXLEN   39
+
+/* a component that a wildcard stretches to: above any 9-digit number */
+#define NGX_HTTP_STAGED_UPDATE_VERSION_ANY      0xffffffff
+
+
+typedef struct {
+    uint32_t    part[NGX_HTTP_STAGED_UPDATE_VERSION_PARTS];
+} ngx_http_staged_update_version_t;
+
+
+typedef struct {
+    ngx_http_staged_update_version_t  lo;
+    ngx_http_staged_update_version_t  hi;
+} ngx_http_staged_update_range_t;
+
+
+/*
+ * Both parsers return NULL on success, or a static English sentence that
+ * says what is wrong with the text.
+ */
+const char *ngx_http_staged_update_version_parse(const u_char *p, size_t len,
+    ngx_http_staged_update_version_t *v);
+const char *ngx_http_staged_update_range_parse(const u_char *p, size_t len,
+    ngx_http_staged_update_range_t *r);
+
+int ngx_http_staged_update_version_cmp(
+    const ngx_http_staged_update_version_t *a,
+    const ngx_http_staged_update_version_t *b);
+
+
+#endif /* _NGX_HTTP_STAGED_UPDATE_VERSION_H_INCLUDED_ */

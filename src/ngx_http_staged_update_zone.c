@@ -1,0 +1,360 @@
+
+/*
+ * Copyright (C) The ngx_http_staged_update_module authors
+ *
+ * The tables live in a shared memory zone, one immutable set of tables per
+ * loaded configuration.  A reload builds a new set beside the old one: the
+ * old workers go on reading theirs while they finish, and a set is freed
+ * at a later reload once no worker uses it any more.  The zone header is
+ * kept across reloads (same name and size), so state that must outlive a
+ * reload (counters, live overrides) belongs there.
+ */
+
+
+#include "ngx_http_staged_update_zone.h"
+
+
+typedef struct {
+    ngx_queue_t                         sets;
+    ngx_uint_t                          generation;
+} ngx_http_staged_update_shctx_t;
+
+
+typedef struct {
+    ngx_queue_t                         queue;
+    ngx_uint_t                          generation;
+    ngx_atomic_t                        users;     /* worker processes */
+    size_t                              size;
+    /* the tables of the zone's tracks follow */
+} ngx_http_staged_update_set_t;
+
+
+static ngx_int_t ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static size_t ngx_http_staged_update_set_size(
+    ngx_http_staged_update_zone_t *zone);
+static void ngx_http_staged_update_sweep(ngx_http_staged_update_zone_t *zone);
+
+
+char *
+ngx_http_staged_update_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ssize_t                         size;
+    ngx_str_t                      *value;
+    ngx_http_staged_update_zone_t  *zone;
+
+    value = cf->args->elts;
+
+    size = ngx_parse_size(&value[2]);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "staged_update_zone \"%V\": invalid size \"%V\"",
+                           &value[1], &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "staged_update_zone \"%V\": size \"%V\" is too "
+                           "small, the minimum is %uzk",
+                           &value[1], &value[2], 8 * ngx_pagesize / 1024);
+        return NGX_CONF_ERROR;
+    }
+
+    zone = ngx_http_staged_update_zone_get(cf, &value[1]);
+    if (zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (zone->shm_zone) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "staged_update_zone \"%V\" is duplicate",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    zone->shm_zone = ngx_shared_memory_add(cf, &value[1], size,
+                                           &ngx_http_staged_update_module);
+    if (zone->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (zone->shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "staged_update_zone \"%V\": a shared memory zone "
+                           "of this name is already declared", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    zone->shm_zone->init = ngx_http_staged_update_init_zone;
+    zone->shm_zone->data = zone;
+
+    return NGX_CONF_OK;
+}
+
+
+/* a zone by name, created on first mention: a track may name it first */
+
+ngx_http_staged_update_zone_t *
+ngx_http_staged_update_zone_get(ngx_conf_t *cf, ngx_str_t *name)
+{
+    ngx_uint_t                           i;
+    ngx_http_staged_update_zone_t       *zone, **zones;
+    ngx_http_staged_update_main_conf_t  *smcf;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_staged_update_module);
+
+    zones = smcf->zones.elts;
+
+    for (i = 0; i < smcf->zones.nelts; i++) {
+        if (zones[i]->name.len == name->len
+            && ngx_strncmp(zones[i]->name.data, name->data, name->len) == 0)
+        {
+            return zones[i];
+        }
+    }
+
+    zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_staged_update_zone_t));
+    if (zone == NULL) {
+        return NULL;
+    }
+
+    zone->name = *name;
+
+    if (ngx_array_init(&zone->tracks, cf->pool, 4,
+                       sizeof(ngx_http_staged_update_track_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    zones = ngx_array_push(&smcf->zones);
+    if (zones == NULL) {
+        return NULL;
+    }
+
+    *zones = zone;
+
+    return zone;
+}
+
+
+ngx_int_t
+ngx_http_staged_update_zones_check(ngx_conf_t *cf)
+{
+    ngx_uint_t                           i;
+    ngx_http_staged_update_zone_t      **zones;
+    ngx_http_staged_update_track_t     **track;
+    ngx_http_staged_update_main_conf_t  *smcf;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_staged_update_module);
+
+    zones = smcf->zones.elts;
+
+    for (i = 0; i < smcf->zones.nelts; i++) {
+
+        if (zones[i]->shm_zone) {
+            continue;
+        }
+
+        track = zones[i]->tracks.elts;
+
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "staged_update_track \"%V\": unknown zone \"%V\", "
+                      "declare it with \"staged_update_zone %V <size>;\" "
+                      "in %s:%ui",
+                      &track[0]->name, &zones[i]->name, &zones[i]->name,
+                      track[0]->conf_file, track[0]->conf_line);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_staged_update_zone_t  *ozone = data;
+
+    u_char                           *p;
+    size_t                            size, len;
+    ngx_uint_t                        i;
+    ngx_slab_pool_t                  *shpool;
+    ngx_http_staged_update_set_t     *set;
+    ngx_http_staged_update_zone_t    *zone;
+    ngx_http_staged_update_track_t  **track;
+    ngx_http_staged_update_shctx_t   *sh;
+
+    zone = shm_zone->data;
+
+    if (ozone) {
+        zone->shpool = ozone->shpool;
+        zone->sh = ozone->sh;
+
+    } else {
+        zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+        if (shm_zone->shm.exists) {
+            zone->sh = zone->shpool->data;
+
+        } else {
+            sh = ngx_slab_alloc(zone->shpool,
+                                sizeof(ngx_http_staged_update_shctx_t));
+            if (sh == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_queue_init(&sh->sets);
+            sh->generation = 0;
+
+            zone->sh = sh;
+            zone->shpool->data = sh;
+
+            len = sizeof(" in staged_update_zone \"\"")
+                  + shm_zone->shm.name.len;
+
+            zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
+            if (zone->shpool->log_ctx == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_sprintf(zone->shpool->log_ctx, " in staged_update_zone \"%V\"%Z",
+                        &shm_zone->shm.name);
+
+            zone->shpool->log_nomem = 0;
+        }
+    }
+
+    sh = zone->sh;
+    shpool = zone->shpool;
+    size = ngx_http_staged_update_set_size(zone);
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    if (ozone && ngx_process != NGX_PROCESS_SINGLE) {
+        ngx_http_staged_update_sweep(zone);
+    }
+
+    set = ngx_slab_alloc_locked(shpool, size);
+
+    if (set) {
+        set->generation = ++sh->generation;
+        set->users = 0;
+        set->size = size;
+        ngx_queue_insert_tail(&sh->sets, &set->queue);
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    if (set == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "staged_update_zone \"%V\" of %uzk is too small for "
+                      "the tables of its tracks: they take %uz bytes, and "
+                      "twice as much while a reload replaces them; "
+                      "use at least %uzk",
+                      &shm_zone->shm.name, shm_zone->shm.size / 1024, size,
+                      (2 * ngx_align(size, ngx_pagesize)
+                       + 16 * ngx_pagesize) / 1024);
+        return NGX_ERROR;
+    }
+
+    zone->set = set;
+
+    p = (u_char *) set + ngx_align(sizeof(ngx_http_staged_update_set_t), 8);
+    track = zone->tracks.elts;
+
+    for (i = 0; i < zone->tracks.nelts; i++) {
+        ngx_memcpy(p, track[i]->table, track[i]->table->size);
+        track[i]->shared = (ngx_http_staged_update_table_t *) p;
+        p += ngx_align(track[i]->table->size, 8);
+    }
+
+    return NGX_OK;
+}
+
+
+static size_t
+ngx_http_staged_update_set_size(ngx_http_staged_update_zone_t *zone)
+{
+    size_t                            size;
+    ngx_uint_t                        i;
+    ngx_http_staged_update_track_t  **track;
+
+    size = ngx_align(sizeof(ngx_http_staged_update_set_t), 8);
+    track = zone->tracks.elts;
+
+    for (i = 0; i < zone->tracks.nelts; i++) {
+        size += ngx_align(track[i]->table->size, 8);
+    }
+
+    return size;
+}
+
+
+/*
+ * Frees the sets that no worker uses any more.  Not in the single process
+ * mode: it does not count its users across a reload.  A worker that died
+ * without exiting leaves its set counted; the set stays until the zone is
+ * created anew.
+ */
+
+static void
+ngx_http_staged_update_sweep(ngx_http_staged_update_zone_t *zone)
+{
+    ngx_queue_t                     *q, *next;
+    ngx_http_staged_update_set_t    *set;
+    ngx_http_staged_update_shctx_t  *sh;
+
+    sh = zone->sh;
+
+    for (q = ngx_queue_head(&sh->sets);
+         q != ngx_queue_sentinel(&sh->sets);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        set = ngx_queue_data(q, ngx_http_staged_update_set_t, queue);
+
+        if (set->users != 0) {
+            continue;
+        }
+
+        ngx_queue_remove(q);
+        ngx_slab_free_locked(zone->shpool, set);
+    }
+}
+
+
+/* a worker starts (+1) or exits (-1) using its cycle's sets */
+
+void
+ngx_http_staged_update_zones_use(ngx_cycle_t *cycle, ngx_int_t delta)
+{
+    ngx_uint_t                           i;
+    ngx_http_staged_update_set_t        *set;
+    ngx_http_staged_update_zone_t      **zones;
+    ngx_http_staged_update_main_conf_t  *smcf;
+
+    if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
+        return;
+    }
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_staged_update_module);
+    if (smcf == NULL) {
+        return;
+    }
+
+    zones = smcf->zones.elts;
+
+    for (i = 0; i < smcf->zones.nelts; i++) {
+        set = zones[i]->set;
+
+        if (set) {
+            (void) ngx_atomic_fetch_add(&set->users, delta);
+        }
+    }
+}
