@@ -77,5 +77,76 @@ test: deps
 	$(MAKE) t
 	$(MAKE) asan-test
 
+# A whole nginx from the upstream 1.22.1 source (Debian's source package),
+# with the module built in (--add-module) and ASan + UBSan; the t/ suites
+# then run on it and any sanitizer report fails the run.
+
+NGX_VERSION := 1.22.1
+NGX_DEBSRC  := nginx=1.22.1-9+deb12u9
+ASAN        := $(BUILD)/asan
+ASAN_NGINX  := $(ASAN)/sbin/nginx
+# nginx core loads unaligned words on purpose (ngx_http_parse.c) and copies
+# empty strings from NULL (ngx_pstrdup): those two checks are left out here;
+# the unit tests and fuzzers keep them for the module's pure logic
+SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+               -fno-sanitize=alignment,nonnull-attribute -fno-omit-frame-pointer
+
+$(BUILD)/nginx-$(NGX_VERSION)/configure:
+	mkdir -p $(BUILD)
+	[ -f $(BUILD)/nginx_$(NGX_VERSION).orig.tar.gz ] || { \
+	    grep -rqs '^Types: deb-src' /etc/apt/sources.list.d/ \
+	        || sed -e 's/^Types: deb$$/Types: deb-src/' \
+	               /etc/apt/sources.list.d/debian.sources \
+	               > /etc/apt/sources.list.d/debian-src.sources; \
+	    apt-get update -qq; \
+	    cd $(BUILD) && apt-get source --download-only $(NGX_DEBSRC) || true; }
+	tar -xzf $(BUILD)/nginx_$(NGX_VERSION).orig.tar.gz -C $(BUILD)
+	touch $@
+
+$(ASAN_NGINX): $(BUILD)/nginx-$(NGX_VERSION)/configure $(MODSRC)
+	cd $(BUILD)/nginx-$(NGX_VERSION) && ./configure --prefix=$(ASAN) \
+	    --with-debug --with-http_ssl_module --with-http_v2_module \
+	    --with-cc-opt="-O1 -g $(CFLAGS_STRICT) $(SAN_FLAGS)" \
+	    --with-ld-opt="$(SAN_FLAGS)" \
+	    --add-module=$(TOP) > $(BUILD)/asan-configure.log 2>&1 \
+	    || { tail -30 $(BUILD)/asan-configure.log; exit 1; }
+	$(MAKE) -C $(BUILD)/nginx-$(NGX_VERSION) -f objs/Makefile
+	$(MAKE) -C $(BUILD)/nginx-$(NGX_VERSION) -f objs/Makefile install
+
+asan: $(ASAN_NGINX)
+
+asan-test: $(ASAN_NGINX)
+	rm -rf $(ASAN)/reports && mkdir -p $(ASAN)/reports
+	ASAN_OPTIONS=detect_leaks=0:log_path=$(ASAN)/reports/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(ASAN)/reports/ubsan \
+	TEST_NGINX_BINARY=$(ASAN_NGINX) TEST_NGINX_LOAD_MODULES= \
+	    prove -I t/lib -r t
+	@if ls $(ASAN)/reports/* >/dev/null 2>&1; then \
+	    cat $(ASAN)/reports/*; echo "sanitizer reports: FAIL"; exit 1; fi
+	@echo "sanitizers: no report"
+
+# libFuzzer targets (clang), each run FUZZ_SECONDS; see fuzz/README.md
+
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := fuzz_version fuzz_pct fuzz_table fuzz_json
+CLANG        ?= clang
+
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz/corpus/$$t; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+	    $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
+	        -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/$$t- \
+	        $(BUILD)/fuzz/corpus/$$t fuzz/corpus/$$t \
+	        > $(BUILD)/fuzz/$$t.log 2>&1 \
+	        || { tail -40 $(BUILD)/fuzz/$$t.log; exit 1; }; \
+	    grep '^stat::number_of_executed_units' $(BUILD)/fuzz/$$t.log; \
+	done
+
+$(BUILD)/fuzz/%: fuzz/%.c $(PURE) $(wildcard src/*.h)
+	mkdir -p $(BUILD)/fuzz
+	$(CLANG) $(CFLAGS_STRICT) -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -Isrc -o $@ $< $(PURE)
+
 clean:
 	rm -rf $(BUILD) t/servroot

@@ -14,6 +14,8 @@
 
 
 static int ngx_http_staged_update_rule_cmp(const void *one, const void *two);
+static void ngx_http_staged_update_version_next(
+    ngx_http_staged_update_version_t *v);
 static uint32_t ngx_http_staged_update_id_hash(const u_char *p, size_t len);
 static uint32_t ngx_http_staged_update_buckets(size_t nservers);
 static const ngx_http_staged_update_rule_t *ngx_http_staged_update_rule_find(
@@ -174,13 +176,43 @@ ngx_http_staged_update_rules_sort(ngx_http_staged_update_rule_spec_t *rules,
         }
 
         if (ngx_http_staged_update_version_cmp(&r->range.hi,
-                                               &prev->range.hi) > 0)
+                                               &prev->range.hi) <= 0)
         {
-            prev->range.hi = r->range.hi;
+            continue;
         }
+
+        /*
+         * r goes on past prev: it keeps its own text, so that a trace
+         * always names a pattern that holds the client's version, and
+         * starts just after prev
+         */
+
+        r->range.lo = prev->range.hi;
+        ngx_http_staged_update_version_next(&r->range.lo);
+
+        rules[++last] = *r;
     }
 
     return (ssize_t) (last + 1);
+}
+
+
+/* the version right after v, where a wildcard component counts as the last */
+
+static void
+ngx_http_staged_update_version_next(ngx_http_staged_update_version_t *v)
+{
+    size_t  i;
+
+    for (i = NGX_HTTP_STAGED_UPDATE_VERSION_PARTS; i--; /* void */) {
+
+        if (v->part[i] != NGX_HTTP_STAGED_UPDATE_VERSION_ANY) {
+            v->part[i]++;
+            return;
+        }
+
+        v->part[i] = 0;
+    }
 }
 
 

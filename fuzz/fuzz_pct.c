@@ -1,0 +1,256 @@
+/*
+ * Copyright (C) The ngx_http_staged_update_module authors
+ *
+ * libFuzzer target: pct_parse on arbitrary bytes, checked against a
+ * reference written from the grammar (1 to 3 digits, optionally "." and
+ * 1 or 2 digits, then "%"; at most 100%).  Invariants: the parser agrees
+ * with the reference; a value is at most 10000; pct_print of it fits
+ * PCT_LEN bytes and, with "%" appended, parses back to the same value.
+ *
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc ...
+ *   gcc -DSTANDALONE_MAIN ... : replays files and directories given on argv
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ngx_http_staged_update_table.h"
+
+
+#define FUZZ_ASSERT(e)                                                        \
+    do {                                                                      \
+        if (!(e)) {                                                           \
+            fprintf(stderr, "%s:%d: invariant failed: %s\n",                  \
+                    __FILE__, __LINE__, #e);                                  \
+            abort();                                                          \
+        }                                                                     \
+    } while (0)
+
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int fuzz_ref_pct(const uint8_t *p, size_t len, uint32_t *pct);
+static void fuzz_round_trip(uint32_t pct);
+
+
+static int
+fuzz_ref_pct(const uint8_t *p, size_t len, uint32_t *pct)
+{
+    size_t    i, whole, frac;
+    uint32_t  value, scale;
+
+    if (len < 2 || p[len - 1] != '%') {
+        return 0;
+    }
+
+    len--;
+
+    for (whole = 0; whole < len && p[whole] >= '0' && p[whole] <= '9';
+         whole++)
+    {
+        /* void */
+    }
+
+    if (whole == 0 || whole > 3) {
+        return 0;
+    }
+
+    frac = 0;
+
+    if (whole < len) {
+        if (p[whole] != '.') {
+            return 0;
+        }
+
+        frac = len - whole - 1;
+
+        if (frac == 0 || frac > 2) {
+            return 0;
+        }
+
+        for (i = whole + 1; i < len; i++) {
+            if (p[i] < '0' || p[i] > '9') {
+                return 0;
+            }
+        }
+    }
+
+    value = 0;
+
+    for (i = 0; i < whole; i++) {
+        value = value * 10 + (uint32_t) (p[i] - '0');
+    }
+
+    value *= 100;
+    scale = 10;
+
+    for (i = 0; i < frac; i++) {
+        value += (uint32_t) (p[whole + 1 + i] - '0') * scale;
+        scale /= 10;
+    }
+
+    if (value > 10000) {
+        return 0;
+    }
+
+    *pct = value;
+
+    return 1;
+}
+
+
+static void
+fuzz_round_trip(uint32_t pct)
+{
+    u_char       buf[NGX_HTTP_STAGED_UPDATE_PCT_LEN + 2];
+    size_t       n;
+    uint32_t     back;
+    const char  *err;
+
+    n = ngx_http_staged_update_pct_print(buf, pct);
+    FUZZ_ASSERT(n >= 4 && n <= NGX_HTTP_STAGED_UPDATE_PCT_LEN);
+    FUZZ_ASSERT(buf[n - 3] == '.');
+
+    buf[n++] = '%';
+
+    back = 0xdeadbeef;
+    err = ngx_http_staged_update_pct_parse(buf, n, &back);
+    FUZZ_ASSERT(err == NULL);
+    FUZZ_ASSERT(back == pct);
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int          ok;
+    uint32_t     pct, ref;
+    const char  *err;
+
+    pct = 0xdeadbeef;
+    ref = 0;
+    err = ngx_http_staged_update_pct_parse(data, size, &pct);
+    ok = fuzz_ref_pct(data, size, &ref);
+
+    FUZZ_ASSERT((err == NULL) == ok);
+
+    if (err == NULL) {
+        FUZZ_ASSERT(pct <= NGX_HTTP_STAGED_UPDATE_PCT_MAX);
+        FUZZ_ASSERT(pct == ref);
+        fuzz_round_trip(pct);
+
+    } else {
+        FUZZ_ASSERT(err[0] != '\0');
+    }
+
+    /* the first two bytes as any value 0 .. 10000 */
+
+    if (size >= 2) {
+        fuzz_round_trip(((uint32_t) data[0] << 8 | data[1])
+                        % (NGX_HTTP_STAGED_UPDATE_PCT_MAX + 1));
+    }
+
+    return 0;
+}
+
+
+#ifdef STANDALONE_MAIN
+
+/* replays files, and the files of directories, given on the command line */
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+
+static size_t fuzz_replay(const char *path);
+
+
+static size_t
+fuzz_replay(const char *path)
+{
+    long            n;
+    FILE           *f;
+    char            sub[4096];
+    size_t          count;
+    uint8_t        *buf;
+    DIR            *dir;
+    struct stat     st;
+    struct dirent  *de;
+
+    if (stat(path, &st) != 0) {
+        perror(path);
+        exit(2);
+    }
+
+    if (S_ISDIR(st.st_mode)) {
+        dir = opendir(path);
+        if (dir == NULL) {
+            perror(path);
+            exit(2);
+        }
+
+        count = 0;
+
+        while ((de = readdir(dir)) != NULL) {
+            if (de->d_name[0] == '.') {
+                continue;
+            }
+
+            snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+
+            if (stat(sub, &st) == 0 && S_ISREG(st.st_mode)) {
+                count += fuzz_replay(sub);
+            }
+        }
+
+        closedir(dir);
+        return count;
+    }
+
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        perror(path);
+        exit(2);
+    }
+
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+
+    /* exactly n bytes, so that a sanitizer sees a read past the end */
+
+    buf = malloc(n > 0 ? (size_t) n : 1);
+    if (buf == NULL || (n > 0 && fread(buf, 1, (size_t) n, f) != (size_t) n)) {
+        perror(path);
+        exit(2);
+    }
+
+    fclose(f);
+
+    LLVMFuzzerTestOneInput(buf, (size_t) n);
+    free(buf);
+
+    return 1;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int     i;
+    size_t  count;
+
+    count = 0;
+
+    for (i = 1; i < argc; i++) {
+        count += fuzz_replay(argv[i]);
+    }
+
+    printf("%s: %zu inputs, no failure\n", argv[0], count);
+
+    return 0;
+}
+
+#endif /* STANDALONE_MAIN */
