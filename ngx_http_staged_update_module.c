@@ -36,7 +36,8 @@ typedef struct {
     ngx_http_staged_update_scope_spec_t    spec;
     ngx_array_t                            rules;    /* rule_spec_t */
     ngx_array_t                            servers;  /* server_conf_t */
-    ngx_http_staged_update_server_conf_t  *last;     /* of a rule */
+    ngx_uint_t                             last;     /* server + 1 of
+                                                        the last rule */
     ngx_str_t                              latest;
     ngx_str_t                              dir;
     ngx_str_t                              url;
@@ -329,7 +330,7 @@ ngx_http_staged_update_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_staged_update_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_http_staged_update_zones_use(cycle, -1);
+    ngx_http_staged_update_zones_use(cycle, 0);
 }
 
 
@@ -898,14 +899,16 @@ ngx_http_staged_update_track_rule(ngx_conf_t *cf,
 
     } else if (cf->args->nelts == 4) {
 
-        scf = tcf->last;
+        /* the server of the previous rule, or the last one declared */
 
-        if (scf == NULL
-            || scf->spec.name_len != value[1].len
-            || ngx_strncmp(scf->spec.name, value[1].data, value[1].len) != 0)
+        scf = tcf->servers.elts;
+        i = tcf->last;
+
+        if (i == 0
+            || scf[i - 1].spec.name_len != value[1].len
+            || ngx_strncmp(scf[i - 1].spec.name, value[1].data, value[1].len)
+               != 0)
         {
-            scf = tcf->servers.elts;
-
             for (i = tcf->servers.nelts; i; i--) {
                 if (scf[i - 1].spec.name_len == value[1].len
                     && ngx_strncmp(scf[i - 1].spec.name, value[1].data,
@@ -925,11 +928,10 @@ ngx_http_staged_update_track_rule(ngx_conf_t *cf,
                 return NGX_CONF_ERROR;
             }
 
-            scf = &scf[i - 1];
-            tcf->last = scf;
+            tcf->last = i;
         }
 
-        rules = &scf->rules;
+        rules = &scf[i - 1].rules;
 
     } else {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

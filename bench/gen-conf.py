@@ -31,7 +31,7 @@ http { access_log off;
 """
 TAIL = """  }
   server { listen 127.0.0.1:@PORT@ reuseport; keepalive_requests 1000000;
-    location = /update/check { staged_update bench; staged_update_trace off; } } }
+    location = /update/check { staged_update bench; } } }
 """
 
 

@@ -94,6 +94,8 @@ static void fuzz_scope(fuzz_in_t *in, fuzz_table_spec_t *ts, int server);
 static void fuzz_sort(fuzz_table_spec_t *ts);
 static int fuzz_cmp(const fuzz_ver_t *a, const fuzz_ver_t *b);
 static int fuzz_in(const fuzz_ver_t *v, const fuzz_rule_spec_t *r);
+static int fuzz_covered(const fuzz_rule_spec_t *rules, size_t n,
+    const fuzz_ver_t *v);
 static fuzz_ver_t fuzz_real(fuzz_ver_t v);
 static int fuzz_succ(fuzz_ver_t *v);
 static int fuzz_pred(fuzz_ver_t *v);
@@ -305,7 +307,8 @@ fuzz_sort(fuzz_table_spec_t *ts)
 
         /*
          * Two rules of different percentages overlap: b as given, a as
-         * given or grown by merges, a starting first.
+         * given or starting later (after an equal rule), b starting inside
+         * a as given.
          */
 
         FUZZ_ASSERT(a.data < ts->norig && b.data < ts->norig);
@@ -314,13 +317,14 @@ fuzz_sort(fuzz_table_spec_t *ts)
         FUZZ_ASSERT(a.pct == ts->orig[a.data].pct);
         FUZZ_ASSERT(memcmp(&b.range, &ts->orig[b.data].range,
                            sizeof(b.range)) == 0);
-        FUZZ_ASSERT(fuzz_cmp(&a.range.lo, &ts->orig[a.data].range.lo) == 0);
-        FUZZ_ASSERT(fuzz_cmp(&a.range.lo, &b.range.lo) <= 0);
+        FUZZ_ASSERT(fuzz_cmp(&a.range.lo, &ts->orig[a.data].range.lo) >= 0);
+        FUZZ_ASSERT(fuzz_cmp(&a.range.hi, &ts->orig[a.data].range.hi) == 0);
+        FUZZ_ASSERT(fuzz_cmp(&ts->orig[a.data].range.lo, &b.range.lo) <= 0);
         FUZZ_ASSERT(fuzz_cmp(&b.range.lo, &a.range.hi) <= 0);
         FUZZ_ASSERT(a.text == ts->orig[a.data].text);
         FUZZ_ASSERT(b.text == ts->orig[b.data].text);
 
-        /* go on with one percentage: then every overlap merges */
+        /* go on with one percentage: then no overlap is refused */
 
         for (i = 0; i < ts->norig; i++) {
             ts->orig[i].pct = ts->orig[0].pct;
@@ -334,7 +338,10 @@ fuzz_sort(fuzz_table_spec_t *ts)
 
     FUZZ_ASSERT((size_t) n <= ts->norig);
 
-    /* sorted and disjoint; each starts and ends where a given rule does */
+    /*
+     * sorted and disjoint; each is a part of the rule it was given as,
+     * ending where that rule does, so its text holds every version in it
+     */
 
     for (i = 0; i < (size_t) n; i++) {
         FUZZ_ASSERT(fuzz_cmp(&ts->rules[i].range.lo, &ts->rules[i].range.hi)
@@ -347,18 +354,17 @@ fuzz_sort(fuzz_table_spec_t *ts)
 
         o = &ts->orig[ts->rules[i].data];
         FUZZ_ASSERT(ts->rules[i].data < ts->norig);
-        FUZZ_ASSERT(fuzz_cmp(&ts->rules[i].range.lo, &o->range.lo) == 0);
+        FUZZ_ASSERT(fuzz_cmp(&ts->rules[i].range.lo, &o->range.lo) >= 0);
+        FUZZ_ASSERT(fuzz_cmp(&ts->rules[i].range.hi, &o->range.hi) == 0);
         FUZZ_ASSERT(ts->rules[i].pct == o->pct);
+        FUZZ_ASSERT(ts->rules[i].text == o->text);
+    }
 
-        for (j = 0; j < ts->norig; j++) {
-            if (fuzz_cmp(&ts->rules[i].range.hi, &ts->orig[j].range.hi)
-                == 0)
-            {
-                break;
-            }
-        }
+    /* together they cover exactly the versions the given rules cover */
 
-        FUZZ_ASSERT(j < ts->norig);
+    for (j = 0; j < ts->norig; j++) {
+        FUZZ_ASSERT(fuzz_covered(ts->rules, (size_t) n, &ts->orig[j].range.lo));
+        FUZZ_ASSERT(fuzz_covered(ts->rules, (size_t) n, &ts->orig[j].range.hi));
     }
 
     ts->spec.rules = ts->rules;
@@ -370,6 +376,21 @@ static int
 fuzz_cmp(const fuzz_ver_t *a, const fuzz_ver_t *b)
 {
     return ngx_http_staged_update_version_cmp(a, b);
+}
+
+
+static int
+fuzz_covered(const fuzz_rule_spec_t *rules, size_t n, const fuzz_ver_t *v)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (fuzz_in(v, &rules[i])) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

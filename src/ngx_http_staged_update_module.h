@@ -71,6 +71,7 @@ typedef struct {
 
 struct ngx_http_staged_update_zone_s {
     ngx_str_t                          name;
+    ngx_cycle_t                       *cycle;
     ngx_shm_zone_t                    *shm_zone;  /* NULL: not declared */
     ngx_slab_pool_t                   *shpool;
     void                              *sh;

@@ -5,7 +5,9 @@
  * The tables live in a shared memory zone, one immutable set of tables per
  * loaded configuration.  A reload builds a new set beside the old one: the
  * old workers go on reading theirs while they finish, and a set is freed
- * at a later reload once no worker uses it any more.  The zone header is
+ * at a later reload once none of the workers that used it is alive (each
+ * worker writes its pid into its set; a worker that was killed is found
+ * dead with kill(pid, 0), so its set does not stay).  The zone header is
  * kept across reloads (same name and size), so state that must outlive a
  * reload (counters, live overrides) belongs there.
  */
@@ -23,17 +25,18 @@ typedef struct {
 typedef struct {
     ngx_queue_t                         queue;
     ngx_uint_t                          generation;
-    ngx_atomic_t                        users;     /* worker processes */
-    size_t                              size;
+    ngx_uint_t                          pinned;    /* never freed */
+    ngx_uint_t                          npids;
+    ngx_pid_t                           pids[1];   /* npids: its workers */
     /* the tables of the zone's tracks follow */
 } ngx_http_staged_update_set_t;
 
 
 static ngx_int_t ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static size_t ngx_http_staged_update_set_size(
-    ngx_http_staged_update_zone_t *zone);
+static size_t ngx_http_staged_update_set_head(ngx_uint_t npids);
 static void ngx_http_staged_update_sweep(ngx_http_staged_update_zone_t *zone);
+static ngx_uint_t ngx_http_staged_update_alive(ngx_pid_t pid);
 
 
 char *
@@ -122,6 +125,7 @@ ngx_http_staged_update_zone_get(ngx_conf_t *cf, ngx_str_t *name)
     }
 
     zone->name = *name;
+    zone->cycle = cf->cycle;
 
     if (ngx_array_init(&zone->tracks, cf->pool, 4,
                        sizeof(ngx_http_staged_update_track_t *))
@@ -182,8 +186,9 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     u_char                           *p;
     size_t                            size, len;
-    ngx_uint_t                        i;
+    ngx_uint_t                        i, npids;
     ngx_slab_pool_t                  *shpool;
+    ngx_core_conf_t                  *ccf;
     ngx_http_staged_update_set_t     *set;
     ngx_http_staged_update_zone_t    *zone;
     ngx_http_staged_update_track_t  **track;
@@ -231,7 +236,19 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     sh = zone->sh;
     shpool = zone->shpool;
-    size = ngx_http_staged_update_set_size(zone);
+
+    /* a slot for each worker, and a few for those respawned meanwhile */
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(zone->cycle->conf_ctx,
+                                           ngx_core_module);
+    npids = ccf->worker_processes + 8;
+
+    size = ngx_http_staged_update_set_head(npids);
+    track = zone->tracks.elts;
+
+    for (i = 0; i < zone->tracks.nelts; i++) {
+        size += ngx_align(track[i]->table->size, 8);
+    }
 
     ngx_shmtx_lock(&shpool->mutex);
 
@@ -242,9 +259,9 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     set = ngx_slab_alloc_locked(shpool, size);
 
     if (set) {
+        ngx_memzero(set, ngx_http_staged_update_set_head(npids));
         set->generation = ++sh->generation;
-        set->users = 0;
-        set->size = size;
+        set->npids = npids;
         ngx_queue_insert_tail(&sh->sets, &set->queue);
     }
 
@@ -264,8 +281,7 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     zone->set = set;
 
-    p = (u_char *) set + ngx_align(sizeof(ngx_http_staged_update_set_t), 8);
-    track = zone->tracks.elts;
+    p = (u_char *) set + ngx_http_staged_update_set_head(npids);
 
     for (i = 0; i < zone->tracks.nelts; i++) {
         ngx_memcpy(p, track[i]->table, track[i]->table->size);
@@ -278,33 +294,23 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 
 static size_t
-ngx_http_staged_update_set_size(ngx_http_staged_update_zone_t *zone)
+ngx_http_staged_update_set_head(ngx_uint_t npids)
 {
-    size_t                            size;
-    ngx_uint_t                        i;
-    ngx_http_staged_update_track_t  **track;
-
-    size = ngx_align(sizeof(ngx_http_staged_update_set_t), 8);
-    track = zone->tracks.elts;
-
-    for (i = 0; i < zone->tracks.nelts; i++) {
-        size += ngx_align(track[i]->table->size, 8);
-    }
-
-    return size;
+    return ngx_align(offsetof(ngx_http_staged_update_set_t, pids)
+                     + npids * sizeof(ngx_pid_t), 8);
 }
 
 
 /*
- * Frees the sets that no worker uses any more.  Not in the single process
- * mode: it does not count its users across a reload.  A worker that died
- * without exiting leaves its set counted; the set stays until the zone is
- * created anew.
+ * Frees the sets whose workers are all gone.  Not the newest set: its
+ * workers may have been forked and not have written their pids yet.  Not
+ * in the single process mode: its process does not start anew at a reload.
  */
 
 static void
 ngx_http_staged_update_sweep(ngx_http_staged_update_zone_t *zone)
 {
+    ngx_uint_t                       i, alive;
     ngx_queue_t                     *q, *next;
     ngx_http_staged_update_set_t    *set;
     ngx_http_staged_update_shctx_t  *sh;
@@ -318,7 +324,20 @@ ngx_http_staged_update_sweep(ngx_http_staged_update_zone_t *zone)
         next = ngx_queue_next(q);
         set = ngx_queue_data(q, ngx_http_staged_update_set_t, queue);
 
-        if (set->users != 0) {
+        if (set->pinned || set->generation == sh->generation) {
+            continue;
+        }
+
+        alive = 0;
+
+        for (i = 0; i < set->npids; i++) {
+            if (set->pids[i] && ngx_http_staged_update_alive(set->pids[i])) {
+                alive = 1;
+                break;
+            }
+        }
+
+        if (alive) {
             continue;
         }
 
@@ -328,17 +347,32 @@ ngx_http_staged_update_sweep(ngx_http_staged_update_zone_t *zone)
 }
 
 
-/* a worker starts (+1) or exits (-1) using its cycle's sets */
+static ngx_uint_t
+ngx_http_staged_update_alive(ngx_pid_t pid)
+{
+    return kill(pid, 0) == 0 || ngx_errno != NGX_ESRCH;
+}
+
+
+/*
+ * A worker starts (1) or exits (0) using its cycle's sets.  Only workers
+ * count: the cache manager and loader serve no requests, and they exit
+ * without calling exit_process.  A worker that finds no free slot pins
+ * its set, which then stays until the zone is created anew.
+ */
 
 void
-ngx_http_staged_update_zones_use(ngx_cycle_t *cycle, ngx_int_t delta)
+ngx_http_staged_update_zones_use(ngx_cycle_t *cycle, ngx_uint_t start)
 {
-    ngx_uint_t                           i;
+    ngx_pid_t                            pid, find;
+    ngx_uint_t                           i, k;
     ngx_http_staged_update_set_t        *set;
     ngx_http_staged_update_zone_t      **zones;
     ngx_http_staged_update_main_conf_t  *smcf;
 
-    if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
+    if (ngx_process != NGX_PROCESS_WORKER
+        || cycle->conf_ctx[ngx_http_module.index] == NULL)
+    {
         return;
     }
 
@@ -348,13 +382,33 @@ ngx_http_staged_update_zones_use(ngx_cycle_t *cycle, ngx_int_t delta)
         return;
     }
 
+    pid = ngx_getpid();
+    find = start ? 0 : pid;
+
     zones = smcf->zones.elts;
 
     for (i = 0; i < smcf->zones.nelts; i++) {
         set = zones[i]->set;
 
-        if (set) {
-            (void) ngx_atomic_fetch_add(&set->users, delta);
+        if (set == NULL) {
+            continue;
         }
+
+        ngx_shmtx_lock(&zones[i]->shpool->mutex);
+
+        for (k = 0; k < set->npids; k++) {
+            if (set->pids[k] == find
+                || (start && !ngx_http_staged_update_alive(set->pids[k])))
+            {
+                set->pids[k] = start ? pid : 0;
+                break;
+            }
+        }
+
+        if (start && k == set->npids) {
+            set->pinned = 1;
+        }
+
+        ngx_shmtx_unlock(&zones[i]->shpool->mutex);
     }
 }
