@@ -647,6 +647,10 @@ ngx_http_staged_update_track_line(ngx_conf_t *cf, ngx_command_t *dummy,
         return ngx_http_staged_update_track_rule(cf, tcf);
     }
 
+    if (ngx_http_staged_update_is("include") && n == 2) {
+        return ngx_conf_include(cf, dummy, conf);
+    }
+
     if (ngx_http_staged_update_is("zone") && n == 2) {
 
         if (tcf->track->zone) {
@@ -736,7 +740,7 @@ ngx_http_staged_update_track_line(ngx_conf_t *cf, ngx_command_t *dummy,
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "staged_update_track \"%V\": unknown directive or "
                        "wrong number of arguments in \"%V\"; expected zone, "
-                       "latest, minimum, default, rule or server",
+                       "latest, minimum, default, rule, server or include",
                        name, &value[0]);
     return NGX_CONF_ERROR;
 
@@ -1162,12 +1166,23 @@ ngx_http_staged_update_release(ngx_conf_t *cf,
     ngx_http_staged_update_version_t *v, ngx_str_t *dir, ngx_str_t *url,
     ngx_uint_t line)
 {
+    ngx_str_t                          full;
     ngx_uint_t                         i;
     ngx_http_staged_update_track_t    *track;
     ngx_http_staged_update_release_t  *rel;
 
     track = tcf->track;
     rel = track->releases.elts;
+
+    /* a relative directory is relative to the prefix, as in "root" */
+
+    full = *dir;
+
+    if (full.len && ngx_conf_full_name(cf->cycle, &full, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    dir = &full;
 
     for (i = 0; i < track->releases.nelts; i++) {
 
@@ -1215,10 +1230,6 @@ ngx_http_staged_update_release(ngx_conf_t *cf,
     rel->dir = *dir;
     rel->conf_file = track->conf_file;
     rel->conf_line = line;
-
-    if (ngx_conf_full_name(cf->cycle, &rel->dir, 1) != NGX_OK) {
-        return NGX_ERROR;
-    }
 
     if (url->len) {
         rel->url = *url;

@@ -128,6 +128,15 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     ngx_http_staged_update_loc_conf_t     *slcf;
     const ngx_http_staged_update_scope_t  *server;
 
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_staged_update_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_staged_update_module);
+
+    ctx->decision = NGX_HTTP_STAGED_UPDATE_INVALID;
+
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
 
         if (ngx_http_staged_update_header(r, &(ngx_str_t) ngx_string("Allow"),
@@ -147,15 +156,6 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     if (rc != NGX_OK) {
         return rc;
     }
-
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_staged_update_ctx_t));
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_set_ctx(r, ctx, ngx_http_staged_update_module);
-
-    ctx->decision = NGX_HTTP_STAGED_UPDATE_INVALID;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_staged_update_module);
     track = slcf->track;

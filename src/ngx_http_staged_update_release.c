@@ -29,7 +29,7 @@ typedef struct {
 
 static ngx_int_t ngx_http_staged_update_walk(
     ngx_http_staged_update_walk_t *w, ngx_str_t *dir, size_t root,
-    ngx_uint_t depth);
+    ngx_uint_t depth, ngx_uint_t meta);
 static ngx_int_t ngx_http_staged_update_add_file(
     ngx_http_staged_update_walk_t *w, ngx_str_t *path, size_t root,
     ngx_file_info_t *fi);
@@ -110,7 +110,7 @@ ngx_http_staged_update_release_load(ngx_conf_t *cf, ngx_str_t *track,
     p[dir.len] = '\0';
     dir.data = p;
 
-    rc = ngx_http_staged_update_walk(&w, &dir, dir.len + 1, 0);
+    rc = ngx_http_staged_update_walk(&w, &dir, dir.len + 1, 0, 0);
 
     EVP_MD_CTX_free(w.md);
 
@@ -131,11 +131,14 @@ ngx_http_staged_update_release_load(ngx_conf_t *cf, ngx_str_t *track,
 }
 
 
-/* root: the length of the release directory's path and its slash */
+/*
+ * root: the length of the release directory's path and its slash;
+ * meta: dir is the top-level ".update" folder
+ */
 
 static ngx_int_t
 ngx_http_staged_update_walk(ngx_http_staged_update_walk_t *w, ngx_str_t *dir,
-    size_t root, ngx_uint_t depth)
+    size_t root, ngx_uint_t depth, ngx_uint_t meta)
 {
     u_char           *p;
     size_t            len;
@@ -214,8 +217,7 @@ ngx_http_staged_update_walk(ngx_http_staged_update_walk_t *w, ngx_str_t *dir,
             && ngx_strncmp(p, NGX_HTTP_STAGED_UPDATE_META, len) == 0)
         {
             if (ngx_is_dir(&fi)) {
-                rc = ngx_http_staged_update_walk(w, &path, root,
-                                                 NGX_HTTP_STAGED_UPDATE_DEPTH);
+                rc = ngx_http_staged_update_walk(w, &path, root, 1, 1);
                 if (rc != NGX_OK) {
                     break;
                 }
@@ -224,7 +226,7 @@ ngx_http_staged_update_walk(ngx_http_staged_update_walk_t *w, ngx_str_t *dir,
             continue;
         }
 
-        if (depth == NGX_HTTP_STAGED_UPDATE_DEPTH) {
+        if (meta) {
 
             /* inside ".update": note the full archive, list nothing */
 
@@ -244,7 +246,7 @@ ngx_http_staged_update_walk(ngx_http_staged_update_walk_t *w, ngx_str_t *dir,
         }
 
         if (ngx_is_dir(&fi)) {
-            rc = ngx_http_staged_update_walk(w, &path, root, depth + 1);
+            rc = ngx_http_staged_update_walk(w, &path, root, depth + 1, 0);
             if (rc != NGX_OK) {
                 break;
             }

@@ -258,6 +258,21 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     set = ngx_slab_alloc_locked(shpool, size);
 
+    if (set && ozone == NULL) {
+
+        /* a new zone: a reload must find room for a second set */
+
+        p = ngx_slab_alloc_locked(shpool, size);
+
+        if (p == NULL) {
+            ngx_slab_free_locked(shpool, set);
+            set = NULL;
+
+        } else {
+            ngx_slab_free_locked(shpool, p);
+        }
+    }
+
     if (set) {
         ngx_memzero(set, ngx_http_staged_update_set_head(npids));
         set->generation = ++sh->generation;
