@@ -16,7 +16,8 @@ CC       ?= cc
 
 PURE     := src/ngx_http_staged_update_version.c \
             src/ngx_http_staged_update_table.c \
-            src/ngx_http_staged_update_json.c
+            src/ngx_http_staged_update_json.c \
+            src/ngx_http_staged_update_token.c
 MODSRC   := config ngx_http_staged_update_module.c $(wildcard src/*.c src/*.h)
 
 DEBS     := nginx nginx-dev libssl-dev libpcre2-dev zlib1g-dev build-essential \
@@ -66,7 +67,7 @@ unit: $(BUILD)/unit
 $(BUILD)/unit: tests/unit/unit.c $(PURE) $(wildcard src/*.h)
 	mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_STRICT) -g -O1 -fsanitize=address,undefined \
-	    -fno-sanitize-recover=all -Isrc -o $@ tests/unit/unit.c $(PURE)
+	    -fno-sanitize-recover=all -Isrc -o $@ tests/unit/unit.c $(PURE) -lcrypto
 
 t: module
 	TEST_NGINX_BINARY=$(NGINX) TEST_NGINX_LOAD_MODULES=$(SO) \
@@ -106,6 +107,12 @@ $(BUILD)/nginx-$(NGX_VERSION)/configure:
 $(ASAN_NGINX): $(BUILD)/nginx-$(NGX_VERSION)/configure $(MODSRC)
 	cd $(BUILD)/nginx-$(NGX_VERSION) && ./configure --prefix=$(ASAN) \
 	    --with-debug --with-http_ssl_module --with-http_v2_module \
+	    --with-http_stub_status_module --with-http_realip_module \
+	    --with-http_auth_request_module --with-http_dav_module \
+	    --with-http_slice_module --with-threads --with-http_addition_module \
+	    --with-http_gunzip_module --with-http_gzip_static_module \
+	    --with-http_random_index_module --with-http_secure_link_module \
+	    --with-http_sub_module \
 	    --with-cc-opt="-O1 -g $(CFLAGS_STRICT) $(SAN_FLAGS)" \
 	    --with-ld-opt="$(SAN_FLAGS)" \
 	    --add-module=$(TOP) > $(BUILD)/asan-configure.log 2>&1 \
@@ -146,7 +153,7 @@ fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 $(BUILD)/fuzz/%: fuzz/%.c $(PURE) $(wildcard src/*.h)
 	mkdir -p $(BUILD)/fuzz
 	$(CLANG) $(CFLAGS_STRICT) -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -Isrc -o $@ $< $(PURE)
+	    -Isrc -o $@ $< $(PURE) -lcrypto
 
 clean:
 	rm -rf $(BUILD) t/servroot

@@ -14,6 +14,8 @@
 #include "src/ngx_http_staged_update_release.h"
 #include "src/ngx_http_staged_update_zone.h"
 
+#include <openssl/pem.h>
+
 
 /* a business server while its track block is parsed */
 
@@ -44,6 +46,7 @@ typedef struct {
     ngx_uint_t                             line;     /* of "latest" */
     unsigned                               minimum:1;
     unsigned                               pct:1;
+    unsigned                               inline_set:1;
 } ngx_http_staged_update_track_conf_t;
 
 
@@ -90,6 +93,16 @@ static char *ngx_http_staged_update_conf_id(ngx_conf_t *cf,
     ngx_http_staged_update_track_conf_t *tcf, ngx_str_t *id);
 static char *ngx_http_staged_update_conf_url(ngx_conf_t *cf,
     ngx_http_staged_update_track_conf_t *tcf, ngx_str_t *url);
+static char *ngx_http_staged_update_track_token(ngx_conf_t *cf,
+    ngx_http_staged_update_track_conf_t *tcf);
+static char *ngx_http_staged_update_track_sign(ngx_conf_t *cf,
+    ngx_http_staged_update_track_conf_t *tcf);
+static char *ngx_http_staged_update_secret(ngx_conf_t *cf,
+    ngx_http_staged_update_track_conf_t *tcf, ngx_str_t *file,
+    ngx_http_staged_update_secret_t *secret);
+static void ngx_http_staged_update_key_free(void *data);
+static char *ngx_http_staged_update_verify(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 static ngx_conf_enum_t  ngx_http_staged_update_modes[] = {
@@ -125,6 +138,13 @@ static ngx_command_t  ngx_http_staged_update_commands[] = {
     { ngx_string("staged_update"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_staged_update,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("staged_update_verify"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_staged_update_verify,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -188,13 +208,15 @@ ngx_http_staged_update_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_staged_update_postconfiguration(ngx_conf_t *cf)
 {
-    ngx_uint_t                           i, j;
+    ngx_uint_t                           i;
+    ngx_http_handler_pt                 *h;
+    ngx_http_core_main_conf_t           *cmcf;
     ngx_http_staged_update_track_t     **tracks;
-    ngx_http_staged_update_release_t    *rel;
     ngx_http_staged_update_main_conf_t  *smcf;
 
     smcf = ngx_http_conf_get_module_main_conf(cf,
                                               ngx_http_staged_update_module);
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
     tracks = smcf->tracks.elts;
 
@@ -209,24 +231,22 @@ ngx_http_staged_update_postconfiguration(ngx_conf_t *cf)
             return NGX_ERROR;
         }
 
-        if (!tracks[i]->redirect) {
-            continue;
-        }
-
-        rel = tracks[i]->releases.elts;
-
-        for (j = 0; j < tracks[i]->releases.nelts; j++) {
-            if (rel[j].archive.len == 0) {
-                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                              "staged_update %V redirect: release %V has no "
-                              "archive to redirect to, put one in \"%V/"
-                              NGX_HTTP_STAGED_UPDATE_META "/"
-                              NGX_HTTP_STAGED_UPDATE_ARCHIVE "<ext>\"",
-                              &tracks[i]->name, &rel[j].version, &rel[j].dir);
-                return NGX_ERROR;
-            }
+        if (tracks[i]->verified && !tracks[i]->token.on) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "staged_update_verify %V: the track has no "
+                          "\"token secret=<file>;\" line in %s:%ui",
+                          &tracks[i]->name, tracks[i]->conf_file,
+                          tracks[i]->conf_line);
+            return NGX_ERROR;
         }
     }
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_staged_update_verify_handler;
 
     return ngx_http_staged_update_zones_check(cf);
 }
@@ -291,6 +311,10 @@ ngx_http_staged_update_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_staged_update_input_t  *input;
 
     ngx_conf_merge_value(conf->trace, prev->trace, 1);
+
+    if (conf->verify == NULL) {
+        conf->verify = prev->verify;
+    }
 
     if (conf->input == NULL) {
 
@@ -378,12 +402,34 @@ ngx_http_staged_update(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (slcf->mode == NGX_HTTP_STAGED_UPDATE_REDIRECT) {
-        slcf->track->redirect = 1;
-    }
-
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_staged_update_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/* staged_update_verify <track>; */
+
+static char *
+ngx_http_staged_update_verify(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_staged_update_loc_conf_t *slcf = conf;
+
+    ngx_str_t  *value;
+
+    if (slcf->verify) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    slcf->verify = ngx_http_staged_update_track_get(cf, &value[1]);
+    if (slcf->verify == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    slcf->verify->verified = 1;
 
     return NGX_CONF_OK;
 }
@@ -651,6 +697,45 @@ ngx_http_staged_update_track_line(ngx_conf_t *cf, ngx_command_t *dummy,
         return ngx_conf_include(cf, dummy, conf);
     }
 
+    if (ngx_http_staged_update_is("token")) {
+        if (tcf->track->token.on) {
+            goto duplicate;
+        }
+
+        return ngx_http_staged_update_track_token(cf, tcf);
+    }
+
+    if (ngx_http_staged_update_is("sign") && (n == 2 || n == 3)) {
+        if (tcf->track->nkeys) {
+            goto duplicate;
+        }
+
+        return ngx_http_staged_update_track_sign(cf, tcf);
+    }
+
+    if (ngx_http_staged_update_is("inline") && n == 2) {
+        ssize_t  size;
+
+        if (tcf->inline_set) {
+            goto duplicate;
+        }
+
+        tcf->inline_set = 1;
+        size = ngx_parse_size(&value[1]);
+
+        if (size == NGX_ERROR || size > NGX_HTTP_STAGED_UPDATE_INLINE_MAX) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "staged_update_track \"%V\": \"inline\" has "
+                               "an invalid size \"%V\", at most %dk",
+                               name, &value[1],
+                               NGX_HTTP_STAGED_UPDATE_INLINE_MAX / 1024);
+            return NGX_CONF_ERROR;
+        }
+
+        tcf->track->inline_max = size;
+        return NGX_CONF_OK;
+    }
+
     if (ngx_http_staged_update_is("zone") && n == 2) {
 
         if (tcf->track->zone) {
@@ -740,7 +825,8 @@ ngx_http_staged_update_track_line(ngx_conf_t *cf, ngx_command_t *dummy,
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "staged_update_track \"%V\": unknown directive or "
                        "wrong number of arguments in \"%V\"; expected zone, "
-                       "latest, minimum, default, rule, server or include",
+                       "latest, minimum, default, rule, server, token, sign, "
+                       "inline or include",
                        name, &value[0]);
     return NGX_CONF_ERROR;
 
@@ -1062,7 +1148,9 @@ ngx_http_staged_update_track_done(ngx_conf_t *cf,
 
     for (i = 0; i < track->releases.nelts; i++) {
 
-        if (ngx_http_staged_update_release_load(cf, name, &rel[i]) != NGX_OK) {
+        if (ngx_http_staged_update_release_load(cf, track, &rel[i])
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
 
@@ -1246,6 +1334,16 @@ ngx_http_staged_update_release(ngx_conf_t *cf,
         ngx_sprintf(rel->url.data, "/releases/%V/", version);
     }
 
+    /* the path of the URL, which a token signs: "/releases/2.0.0/" */
+
+    rel->path = rel->url;
+
+    if (rel->path.data[0] != '/') {
+        rel->path.data = ngx_strlchr(rel->url.data + sizeof("https://") - 1,
+                                     rel->url.data + rel->url.len, '/');
+        rel->path.len = rel->url.data + rel->url.len - rel->path.data;
+    }
+
     return track->releases.nelts - 1;
 }
 
@@ -1321,7 +1419,8 @@ ngx_http_staged_update_conf_url(ngx_conf_t *cf,
 
     for (i = 0; i < url->len; i++) {
         if (url->data[i] <= 0x20 || url->data[i] >= 0x7f
-            || url->data[i] == '"' || url->data[i] == '\\')
+            || url->data[i] == '"' || url->data[i] == '\\'
+            || url->data[i] == '?' || url->data[i] == '#')
         {
             break;
         }
@@ -1329,8 +1428,9 @@ ngx_http_staged_update_conf_url(ngx_conf_t *cf,
 
     if (i == url->len && url->len && url->data[url->len - 1] == '/'
         && (url->data[0] == '/'
-            || ngx_strncmp(url->data, "http://", 7) == 0
-            || ngx_strncmp(url->data, "https://", 8) == 0))
+            || ((ngx_strncmp(url->data, "http://", 7) == 0
+                 || ngx_strncmp(url->data, "https://", 8) == 0)
+                && ngx_strlchr(url->data + 8, url->data + url->len, '/'))))
     {
         return NGX_CONF_OK;
     }
@@ -1338,7 +1438,254 @@ ngx_http_staged_update_conf_url(ngx_conf_t *cf,
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "staged_update_track \"%V\": invalid url \"%V\": "
                        "a path or an http(s):// URL that ends in \"/\", "
-                       "without spaces, quotes or backslashes",
+                       "without spaces, quotes, backslashes, \"?\" or \"#\"",
                        &tcf->track->name, url);
     return NGX_CONF_ERROR;
+}
+
+
+/*
+ * token secret=<file> [previous=<file>] [grace=<time>] [ttl=<time>]
+ *       [client];
+ */
+
+static char *
+ngx_http_staged_update_track_token(ngx_conf_t *cf,
+    ngx_http_staged_update_track_conf_t *tcf)
+{
+    time_t                                grace;
+    ngx_str_t                            *value, v, previous;
+    ngx_uint_t                            i;
+    ngx_http_staged_update_token_conf_t  *tc;
+
+    value = cf->args->elts;
+    tc = &tcf->track->token;
+
+    tc->on = 1;
+    tc->ttl = 3600;
+    grace = NGX_CONF_UNSET;
+    ngx_str_null(&previous);
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "secret=", 7) == 0
+            && tc->secrets[0].len == 0)
+        {
+            v.data = value[i].data + 7;
+            v.len = value[i].len - 7;
+
+            if (ngx_http_staged_update_secret(cf, tcf, &v, &tc->secrets[0])
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "previous=", 9) == 0
+            && previous.len == 0)
+        {
+            previous.data = value[i].data + 9;
+            previous.len = value[i].len - 9;
+
+            if (ngx_http_staged_update_secret(cf, tcf, &previous,
+                                              &tc->secrets[1])
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if ((ngx_strncmp(value[i].data, "grace=", 6) == 0
+             && grace == NGX_CONF_UNSET)
+            || ngx_strncmp(value[i].data, "ttl=", 4) == 0)
+        {
+            v.data = (u_char *) ngx_strlchr(value[i].data,
+                                            value[i].data + value[i].len, '=')
+                     + 1;
+            v.len = value[i].data + value[i].len - v.data;
+
+            if (value[i].data[0] == 'g') {
+                grace = ngx_parse_time(&v, 1);
+
+                if (grace != NGX_ERROR) {
+                    continue;
+                }
+
+            } else {
+                tc->ttl = ngx_parse_time(&v, 1);
+
+                if (tc->ttl != NGX_ERROR && tc->ttl >= 60) {
+                    continue;
+                }
+            }
+
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "staged_update_track \"%V\": \"token\" has "
+                               "an invalid time \"%V\" (ttl is at least 60s)",
+                               &tcf->track->name, &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (value[i].len == 6 && ngx_strncmp(value[i].data, "client", 6) == 0)
+        {
+            tc->client = 1;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "staged_update_track \"%V\": \"token\" has an "
+                           "invalid or repeated parameter \"%V\"; expected "
+                           "secret=, previous=, grace=, ttl=, client",
+                           &tcf->track->name, &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (tc->secrets[0].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "staged_update_track \"%V\": \"token\" needs "
+                           "secret=<file>", &tcf->track->name);
+        return NGX_CONF_ERROR;
+    }
+
+    /* the previous secret opens downloads for a grace period from now */
+
+    if (previous.len) {
+        tc->previous_until = ngx_time()
+                             + (grace == NGX_CONF_UNSET ? tc->ttl : grace);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a secret: the whole file, its trailing newline left out */
+
+static char *
+ngx_http_staged_update_secret(ngx_conf_t *cf,
+    ngx_http_staged_update_track_conf_t *tcf, ngx_str_t *name,
+    ngx_http_staged_update_secret_t *secret)
+{
+    u_char           *buf;
+    ssize_t           n;
+    ngx_str_t         file;
+    ngx_file_t        f;
+    ngx_file_info_t   fi;
+
+    file = *name;
+
+    if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&f, sizeof(ngx_file_t));
+
+    f.name = file;
+    f.log = cf->log;
+    f.fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (f.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "staged_update_track \"%V\": \"token\" cannot "
+                           "read the secret \"%V\"", &tcf->track->name, &file);
+        return NGX_CONF_ERROR;
+    }
+
+    n = NGX_ERROR;
+    buf = NULL;
+
+    if (ngx_fd_info(f.fd, &fi) != NGX_FILE_ERROR
+        && ngx_file_size(&fi) <= 4096)
+    {
+        buf = ngx_pnalloc(cf->pool, ngx_file_size(&fi) + 1);
+
+        if (buf) {
+            n = ngx_read_file(&f, buf, ngx_file_size(&fi), 0);
+        }
+    }
+
+    ngx_close_file(f.fd);
+
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+        n--;
+    }
+
+    if (n < NGX_HTTP_STAGED_UPDATE_SECRET_MIN) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "staged_update_track \"%V\": the secret \"%V\" "
+                           "must hold %d to 4096 bytes, for example "
+                           "\"openssl rand -hex 32 > %V\"",
+                           &tcf->track->name, &file,
+                           NGX_HTTP_STAGED_UPDATE_SECRET_MIN, &file);
+        return NGX_CONF_ERROR;
+    }
+
+    secret->data = buf;
+    secret->len = n;
+
+    return NGX_CONF_OK;
+}
+
+
+/* sign <key.pem> [<key.pem>]: Ed25519 private keys, two while rotating */
+
+static char *
+ngx_http_staged_update_track_sign(ngx_conf_t *cf,
+    ngx_http_staged_update_track_conf_t *tcf)
+{
+    BIO                 *bio;
+    EVP_PKEY            *key;
+    ngx_str_t           *value, file;
+    ngx_uint_t           i;
+    ngx_pool_cleanup_t  *cln;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        file = value[i];
+
+        if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        cln = ngx_pool_cleanup_add(cf->pool, 0);
+        if (cln == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        key = NULL;
+        bio = BIO_new_file((char *) file.data, "r");
+
+        if (bio) {
+            key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+            BIO_free(bio);
+        }
+
+        if (key == NULL || EVP_PKEY_id(key) != EVP_PKEY_ED25519) {
+            EVP_PKEY_free(key);
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "staged_update_track \"%V\": \"sign\" cannot "
+                               "read an Ed25519 private key in PEM from \"%V\" "
+                               "(openssl genpkey -algorithm ed25519 -out %V)",
+                               &tcf->track->name, &file, &file);
+            return NGX_CONF_ERROR;
+        }
+
+        cln->handler = ngx_http_staged_update_key_free;
+        cln->data = key;
+
+        tcf->track->keys[tcf->track->nkeys++] = key;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_staged_update_key_free(void *data)
+{
+    EVP_PKEY_free(data);
 }

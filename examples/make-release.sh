@@ -21,4 +21,9 @@ for v in 2.0.0 1.9.0; do
     done
     (cd "$r" && tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
         -czf .update/full.tar.gz bin data version.txt)
+    printf 'Demo release %s.\n' "$v" > "$r/.update/notes.txt"
 done
+
+# a delta from 1.9.0 to 2.0.0: the files that differ, smaller than the full
+(cd "$dir/2.0.0" && tar --sort=name --mtime=@0 --owner=0 --group=0 \
+    --numeric-owner -czf .update/from-1.9.0.tar.gz bin version.txt)

@@ -9,6 +9,7 @@
 
 
 #include "ngx_http_staged_update_handler.h"
+#include "ngx_http_staged_update_release.h"
 
 
 #define NGX_HTTP_STAGED_UPDATE_NONE       1
@@ -30,9 +31,19 @@ static ngx_int_t ngx_http_staged_update_read(ngx_http_request_t *r,
     ngx_http_staged_update_loc_conf_t *slcf, ngx_str_t *value);
 static ngx_int_t ngx_http_staged_update_answer(ngx_http_request_t *r,
     ngx_http_staged_update_loc_conf_t *slcf,
-    ngx_http_staged_update_ctx_t *ctx,
-    ngx_http_staged_update_release_t *rel, ngx_str_t *server,
+    ngx_http_staged_update_release_t *rel,
+    ngx_http_staged_update_version_t *v, ngx_str_t *value,
     ngx_uint_t mandatory);
+static ngx_int_t ngx_http_staged_update_tokens(ngx_http_request_t *r,
+    ngx_http_staged_update_track_t *track,
+    ngx_http_staged_update_release_t *rel, ngx_str_t *client,
+    ngx_str_t *list, ngx_str_t *part, ngx_int_t artifact);
+static ngx_int_t ngx_http_staged_update_redirect(ngx_http_request_t *r,
+    ngx_http_staged_update_track_t *track,
+    ngx_http_staged_update_release_t *rel,
+    ngx_http_staged_update_artifact_t *a, ngx_str_t *client);
+static ngx_int_t ngx_http_staged_update_send(ngx_http_request_t *r,
+    ngx_str_t *part, ngx_uint_t n);
 static ngx_int_t ngx_http_staged_update_trace(ngx_http_request_t *r,
     ngx_http_staged_update_ctx_t *ctx);
 static ngx_int_t ngx_http_staged_update_error(ngx_http_request_t *r,
@@ -66,7 +77,16 @@ static ngx_str_t  ngx_http_staged_update_errors[] = {
     ngx_http_staged_update_json_error("client is malformed: 1 to 128 "
                                       "letters, digits, '.', '_', '-' or ':'"),
 #define NGX_HTTP_STAGED_UPDATE_E_UNKNOWN     6
-    ngx_http_staged_update_json_error("unknown server")
+    ngx_http_staged_update_json_error("unknown server"),
+#define NGX_HTTP_STAGED_UPDATE_E_NOTOKEN     7
+    ngx_http_staged_update_json_error("download token is missing"),
+#define NGX_HTTP_STAGED_UPDATE_E_TOKEN       8
+    ngx_http_staged_update_json_error("download token is malformed"),
+#define NGX_HTTP_STAGED_UPDATE_E_EXPIRED     9
+    ngx_http_staged_update_json_error("download token has expired"),
+#define NGX_HTTP_STAGED_UPDATE_E_INVALID     10
+    ngx_http_staged_update_json_error("download token does not open this "
+                                      "file")
 };
 
 
@@ -278,11 +298,23 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_staged_update_answer(r, slcf, ctx, rel,
-                                         server
-                                         ? &value[NGX_HTTP_STAGED_UPDATE_SERVER]
-                                         : NULL,
-                                         mandatory);
+    if (ngx_http_staged_update_header(r, &(ngx_str_t)
+                                      ngx_string("Cache-Control"),
+                                      (u_char *) "no-store", 8)
+        == NULL)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->decision == NGX_HTTP_STAGED_UPDATE_NONE) {
+        r->headers_out.status = NGX_HTTP_NO_CONTENT;
+        r->headers_out.content_length_n = 0;
+        r->header_only = 1;
+
+        return ngx_http_send_header(r);
+    }
+
+    return ngx_http_staged_update_answer(r, slcf, rel, &v, value, mandatory);
 
 invalid:
 
@@ -370,69 +402,260 @@ ngx_http_staged_update_read(ngx_http_request_t *r,
 }
 
 
+/*
+ * An upgrade: the manifest, or in redirect mode a 302 to the artifact
+ * that takes this client there (its delta, else the full archive; the
+ * manifest when the release has neither).
+ */
+
 static ngx_int_t
 ngx_http_staged_update_answer(ngx_http_request_t *r,
     ngx_http_staged_update_loc_conf_t *slcf,
-    ngx_http_staged_update_ctx_t *ctx,
-    ngx_http_staged_update_release_t *rel, ngx_str_t *server,
+    ngx_http_staged_update_release_t *rel,
+    ngx_http_staged_update_version_t *v, ngx_str_t *value,
     ngx_uint_t mandatory)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_uint_t    i, n;
-    ngx_str_t     part[3];
-    ngx_chain_t   out[3];
+    u_char                             *p;
+    ngx_int_t                           a, lo, hi, mid, rc;
+    ngx_str_t                           part[6], list, art, *server, *client;
+    ngx_uint_t                          n;
+    ngx_http_staged_update_track_t     *track;
 
-    if (ngx_http_staged_update_header(r, &(ngx_str_t)
-                                      ngx_string("Cache-Control"),
-                                      (u_char *) "no-store", 8)
-        == NULL)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    track = slcf->track;
+    server = &value[NGX_HTTP_STAGED_UPDATE_SERVER];
+    client = &value[NGX_HTTP_STAGED_UPDATE_CLIENT];
+
+    /* the artifact: a delta from v, else the full archive, else none */
+
+    lo = 0;
+    hi = rel->ndeltas;
+    a = -1;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        rc = ngx_http_staged_update_version_cmp(&rel->artifacts[mid].from, v);
+
+        if (rc == 0) {
+            a = mid;
+            break;
+        }
+
+        if (rc < 0) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
     }
 
-    if (ctx->decision == NGX_HTTP_STAGED_UPDATE_NONE) {
-        r->headers_out.status = NGX_HTTP_NO_CONTENT;
-        r->headers_out.content_length_n = 0;
-        r->header_only = 1;
-
-        return ngx_http_send_header(r);
+    if (a == -1 && rel->nartifacts > rel->ndeltas) {
+        a = rel->ndeltas;
     }
 
-    if (slcf->mode == NGX_HTTP_STAGED_UPDATE_REDIRECT) {
-        ngx_http_clear_location(r);
+    if (slcf->mode == NGX_HTTP_STAGED_UPDATE_REDIRECT && a != -1) {
+        return ngx_http_staged_update_redirect(r, track, rel,
+                                               &rel->artifacts[a], client);
+    }
 
-        r->headers_out.location = ngx_http_staged_update_header(r,
-                                      &(ngx_str_t) ngx_string("Location"),
-                                      rel->archive.data, rel->archive.len);
-        if (r->headers_out.location == NULL) {
+    /* head, the server ID, the artifact, mid, the files, the tail */
+
+    n = 0;
+    part[n++] = rel->head[mandatory];
+
+    if (server->len) {
+        p = ngx_pnalloc(r->pool, sizeof(",\"server\":\"\"") - 1 + server->len);
+        if (p == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        r->headers_out.status = NGX_HTTP_MOVED_TEMPORARILY;
-        r->headers_out.content_length_n = 0;
-        r->header_only = 1;
-
-        return ngx_http_send_header(r);
+        part[n].data = p;
+        part[n++].len = ngx_sprintf(p, ",\"server\":\"%V\"", server) - p;
     }
 
-    /* the manifest, built at load: one part, or three with a server ID */
-
-    if (server == NULL) {
-        part[0] = rel->body[mandatory];
-        n = 1;
+    if (track->token.on) {
+        if (ngx_http_staged_update_tokens(r, track, rel, client, &list, &art,
+                                          a)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
     } else {
-        part[0] = rel->head[mandatory];
-        part[1] = *server;
-        part[2] = rel->tail;
-        n = 3;
+        list = rel->list;
+
+        if (a != -1) {
+            art = rel->artifacts[a].part;
+        }
     }
 
-    r->headers_out.status = NGX_HTTP_OK;
+    if (a != -1) {
+        part[n++] = art;
+    }
+
+    part[n++] = rel->mid;
+    part[n++] = list;
+    part[n++] = rel->tail;
+
+    return ngx_http_staged_update_send(r, part, n);
+}
+
+
+/*
+ * The files and the artifact with tokens, in the request's pool.  Without
+ * a client binding, the tokens of this worker are made once for each
+ * expiry: the expiry is rounded up to a minute, so a release costs its
+ * HMACs once a minute, not once a request.
+ */
+
+static ngx_int_t
+ngx_http_staged_update_tokens(ngx_http_request_t *r,
+    ngx_http_staged_update_track_t *track,
+    ngx_http_staged_update_release_t *rel, ngx_str_t *client,
+    ngx_str_t *list, ngx_str_t *part, ngx_int_t artifact)
+{
+    time_t       expires;
+    ngx_str_t   *parts, none;
+    ngx_pool_t  *pool;
+
+    expires = (ngx_time() + track->token.ttl) / 60 * 60 + 60;
+
+    if (track->token.client && client->len) {
+        parts = ngx_palloc(r->pool, (rel->nartifacts + 1) * sizeof(ngx_str_t));
+        if (parts == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_staged_update_release_tokens(r->pool, track, rel,
+                                                  expires, client, list,
+                                                  parts)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (artifact != -1) {
+            *part = parts[artifact];
+        }
+
+        return NGX_OK;
+    }
+
+    if (rel->expires != expires) {
+        pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, ngx_cycle->log);
+        if (pool == NULL) {
+            return NGX_ERROR;
+        }
+
+        parts = ngx_palloc(pool, (rel->nartifacts + 1) * sizeof(ngx_str_t));
+        ngx_str_null(&none);
+
+        if (parts == NULL
+            || ngx_http_staged_update_release_tokens(pool, track, rel,
+                                                     expires, &none,
+                                                     &rel->tok_list, parts)
+               != NGX_OK)
+        {
+            ngx_destroy_pool(pool);
+            return NGX_ERROR;
+        }
+
+        if (rel->pool) {
+            ngx_destroy_pool(rel->pool);
+        }
+
+        rel->pool = pool;
+        rel->tok_parts = parts;
+        rel->expires = expires;
+    }
+
+    /* a copy: the next minute's tokens replace these while we send */
+
+    list->len = rel->tok_list.len;
+    list->data = ngx_pstrdup(r->pool, &rel->tok_list);
+
+    if (list->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (artifact != -1) {
+        part->len = rel->tok_parts[artifact].len;
+        part->data = ngx_pstrdup(r->pool, &rel->tok_parts[artifact]);
+
+        if (part->data == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_staged_update_redirect(ngx_http_request_t *r,
+    ngx_http_staged_update_track_t *track,
+    ngx_http_staged_update_release_t *rel,
+    ngx_http_staged_update_artifact_t *a, ngx_str_t *client)
+{
+    u_char      *p;
+    time_t       expires;
+    ngx_str_t    location;
+
+    location = a->url;
+
+    if (track->token.on) {
+        expires = (ngx_time() + track->token.ttl) / 60 * 60 + 60;
+
+        p = ngx_pnalloc(r->pool, a->url.len + sizeof("?token=") - 1
+                                 + NGX_HTTP_STAGED_UPDATE_TOKEN_MAXLEN);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        location.data = p;
+        p = ngx_sprintf(p, "%V?token=", &a->url);
+        p += ngx_http_staged_update_token_sign(p, &track->token.secrets[0],
+                 rel->version.data, rel->version.len, expires,
+                 track->token.client ? client->data : NULL,
+                 track->token.client ? client->len : 0,
+                 a->path.data, a->path.len);
+        location.len = p - location.data;
+    }
+
+    ngx_http_clear_location(r);
+
+    r->headers_out.location = ngx_http_staged_update_header(r,
+                                  &(ngx_str_t) ngx_string("Location"),
+                                  location.data, location.len);
+    if (r->headers_out.location == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_MOVED_TEMPORARILY;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    return ngx_http_send_header(r);
+}
+
+
+/* a JSON answer of n parts, sent as they are */
+
+static ngx_int_t
+ngx_http_staged_update_send(ngx_http_request_t *r, ngx_str_t *part,
+    ngx_uint_t n)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_uint_t    i;
+    ngx_chain_t  *out, *cl, **ll;
+
     r->headers_out.content_type = ngx_http_staged_update_json;
     r->headers_out.content_type_len = ngx_http_staged_update_json.len;
     r->headers_out.content_length_n = 0;
+
+    if (r->headers_out.status == 0) {
+        r->headers_out.status = NGX_HTTP_OK;
+    }
 
     for (i = 0; i < n; i++) {
         r->headers_out.content_length_n += part[i].len;
@@ -444,24 +667,108 @@ ngx_http_staged_update_answer(ngx_http_request_t *r,
         return rc;
     }
 
+    out = NULL;
+    ll = &out;
+    b = NULL;
+
     for (i = 0; i < n; i++) {
+        if (part[i].len == 0) {
+            continue;
+        }
+
         b = ngx_calloc_buf(r->pool);
-        if (b == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        cl = ngx_alloc_chain_link(r->pool);
+
+        if (b == NULL || cl == NULL) {
+            return NGX_ERROR;
         }
 
         b->pos = part[i].data;
         b->last = part[i].data + part[i].len;
         b->memory = 1;
 
-        out[i].buf = b;
-        out[i].next = (i + 1 < n) ? &out[i + 1] : NULL;
+        cl->buf = b;
+        cl->next = NULL;
+        *ll = cl;
+        ll = &cl->next;
+    }
+
+    if (b == NULL) {
+        return ngx_http_send_special(r, NGX_HTTP_LAST);
     }
 
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
-    return ngx_http_output_filter(r, &out[0]);
+    return ngx_http_output_filter(r, out);
+}
+
+
+/*
+ * staged_update_verify: a download must carry a token that the track's
+ * secret (or, for a grace period, the previous one) made for this path,
+ * and that has not expired; 403 with a JSON body otherwise.
+ */
+
+ngx_int_t
+ngx_http_staged_update_verify_handler(ngx_http_request_t *r)
+{
+    size_t                               n;
+    ngx_int_t                            rc;
+    ngx_str_t                            token;
+    ngx_uint_t                           e;
+    ngx_http_staged_update_track_t      *track;
+    ngx_http_staged_update_loc_conf_t   *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_staged_update_module);
+
+    if (slcf->verify == NULL) {
+        return NGX_DECLINED;
+    }
+
+    track = slcf->verify;
+
+    if (ngx_http_arg(r, (u_char *) "token", 5, &token) != NGX_OK) {
+        e = NGX_HTTP_STAGED_UPDATE_E_NOTOKEN;
+        goto forbidden;
+    }
+
+    n = (track->token.secrets[1].len && ngx_time() < track->token.previous_until)
+        ? 2 : 1;
+
+    switch (ngx_http_staged_update_token_verify(token.data, token.len,
+                                                track->token.secrets, n,
+                                                r->uri.data, r->uri.len,
+                                                ngx_time()))
+    {
+    case NGX_HTTP_STAGED_UPDATE_TOKEN_OK:
+        return NGX_DECLINED;
+
+    case NGX_HTTP_STAGED_UPDATE_TOKEN_EXPIRED:
+        e = NGX_HTTP_STAGED_UPDATE_E_EXPIRED;
+        break;
+
+    case NGX_HTTP_STAGED_UPDATE_TOKEN_INVALID:
+        e = NGX_HTTP_STAGED_UPDATE_E_INVALID;
+        break;
+
+    default: /* NGX_HTTP_STAGED_UPDATE_TOKEN_MALFORMED */
+        e = NGX_HTTP_STAGED_UPDATE_E_TOKEN;
+        break;
+    }
+
+forbidden:
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "staged_update_verify: %V",
+                  &ngx_http_staged_update_errors[e]);
+
+    rc = ngx_http_staged_update_error(r, NGX_HTTP_FORBIDDEN,
+                                      &ngx_http_staged_update_errors[e]);
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
 }
 
 
@@ -489,10 +796,6 @@ static ngx_int_t
 ngx_http_staged_update_error(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *body)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         r->keepalive = 0;
     }
@@ -506,31 +809,8 @@ ngx_http_staged_update_error(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     r->headers_out.status = status;
-    r->headers_out.content_type = ngx_http_staged_update_json;
-    r->headers_out.content_type_len = ngx_http_staged_update_json.len;
-    r->headers_out.content_length_n = body->len;
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = body->data;
-    b->last = body->data + body->len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_staged_update_send(r, body, 1);
 }
 
 

@@ -79,6 +79,21 @@ ngx_http_staged_update_utf8_valid(const u_char *p, size_t len)
 }
 
 
+int
+ngx_http_staged_update_name_valid(const u_char *p, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7f) {
+            return 0;
+        }
+    }
+
+    return ngx_http_staged_update_utf8_valid(p, len);
+}
+
+
 size_t
 ngx_http_staged_update_json_str(u_char *dst, const u_char *src, size_t len)
 {
@@ -218,6 +233,20 @@ ngx_http_staged_update_json_files(u_char *dst,
         len += ngx_http_staged_update_url_path(
                    ngx_http_staged_update_at(dst, len),
                    files[i].path, files[i].path_len);
+
+        len += ngx_http_staged_update_copy(ngx_http_staged_update_at(dst, len),
+                                           (const char *) files[i].query,
+                                           files[i].query_len);
+
+        if (files[i].content_len) {
+            len += ngx_http_staged_update_copy(
+                       ngx_http_staged_update_at(dst, len),
+                       "\",\"content\":\"", 13);
+            len += ngx_http_staged_update_copy(
+                       ngx_http_staged_update_at(dst, len),
+                       (const char *) files[i].content,
+                       files[i].content_len);
+        }
 
         len += ngx_http_staged_update_copy(ngx_http_staged_update_at(dst, len),
                                            "\"}", 2);

@@ -27,10 +27,17 @@ typedef struct {
     size_t         path_len;
     uint64_t       size;
     u_char         sha256[NGX_HTTP_STAGED_UPDATE_SHA256_LEN];
+    const u_char  *query;        /* appended to the url, e.g. "?token=..." */
+    size_t         query_len;
+    const u_char  *content;      /* base64, for a file given inline */
+    size_t         content_len;
 } ngx_http_staged_update_file_t;
 
 
 int ngx_http_staged_update_utf8_valid(const u_char *p, size_t len);
+
+/* valid UTF-8 without control characters: a file name for a manifest */
+int ngx_http_staged_update_name_valid(const u_char *p, size_t len);
 
 /* a JSON string with its quotes */
 size_t ngx_http_staged_update_json_str(u_char *dst, const u_char *src,
@@ -41,8 +48,8 @@ size_t ngx_http_staged_update_url_path(u_char *dst, const u_char *src,
     size_t len);
 
 /*
- * [{"path":"bin/game","size":123,"sha256":"<hex>","url":"<prefix><path>"},
- *  ...]
+ * [{"path":"bin/game","size":123,"sha256":"<hex>",
+ *   "url":"<prefix><path><query>"[,"content":"<base64>"]}, ...]
  */
 size_t ngx_http_staged_update_json_files(u_char *dst,
     const ngx_http_staged_update_file_t *files, size_t n,

@@ -15,6 +15,9 @@
 #include "ngx_http_staged_update_version.h"
 #include "ngx_http_staged_update_table.h"
 #include "ngx_http_staged_update_json.h"
+#include "ngx_http_staged_update_token.h"
+
+#include <openssl/evp.h>
 
 
 #define NGX_HTTP_STAGED_UPDATE_CHECK      0
@@ -27,6 +30,23 @@
 
 #define NGX_HTTP_STAGED_UPDATE_KEY_MAXLEN 128
 
+#define NGX_HTTP_STAGED_UPDATE_INLINE_MAX 65536
+#define NGX_HTTP_STAGED_UPDATE_MAX_KEYS   2
+
+
+/* what takes a client to a release at once: a delta or the full archive */
+
+typedef struct {
+    ngx_http_staged_update_version_t   from;      /* a delta's base */
+    ngx_str_t                          path;      /* URL path, to sign */
+    ngx_str_t                          url;       /* escaped */
+    ngx_str_t                          part;      /* ,"url":...,"artifact"
+                                                     ...: without tokens */
+    ngx_str_t                          info;      /* ,"artifact":...: the
+                                                     part after the url */
+    unsigned                           delta:1;
+} ngx_http_staged_update_artifact_t;
+
 
 /* one version's files, with the answers built from them at load */
 
@@ -35,19 +55,44 @@ typedef struct {
     ngx_http_staged_update_version_t   v;
     ngx_str_t                          dir;
     ngx_str_t                          url;       /* prefix, ends in "/" */
-    ngx_str_t                          archive;   /* URL, or empty */
-    ngx_uint_t                         nfiles;
+    ngx_str_t                          path;      /* the prefix's path */
     uint64_t                           salt;      /* hash state, see table.h */
 
-    /* the manifest: body[mandatory] without a server ID; with one,
-     * head[mandatory] + the ID + tail */
-    ngx_str_t                          body[2];
+    ngx_http_staged_update_file_t     *files;
+    ngx_uint_t                         nfiles;
+
+    /* the deltas sorted by their base, then the full archive if any */
+    ngx_http_staged_update_artifact_t *artifacts;
+    ngx_uint_t                         ndeltas;
+    ngx_uint_t                         nartifacts;
+
+    /*
+     * the manifest: head[mandatory], the server ID if one was sent,
+     * an artifact's part, mid, files, tail
+     */
     ngx_str_t                          head[2];
+    ngx_str_t                          mid;
+    ngx_str_t                          list;      /* ,"files":[...] */
     ngx_str_t                          tail;
+
+    /* this worker's tokens for the current expiry (no client binding) */
+    time_t                             expires;
+    ngx_pool_t                        *pool;
+    ngx_str_t                          tok_list;
+    ngx_str_t                         *tok_parts; /* nartifacts */
 
     u_char                            *conf_file;
     ngx_uint_t                         conf_line;
 } ngx_http_staged_update_release_t;
+
+
+typedef struct {
+    ngx_http_staged_update_secret_t    secrets[2];  /* current, previous */
+    time_t                             previous_until;
+    time_t                             ttl;
+    unsigned                           client:1;
+    unsigned                           on:1;
+} ngx_http_staged_update_token_conf_t;
 
 
 typedef struct ngx_http_staged_update_zone_s  ngx_http_staged_update_zone_t;
@@ -61,11 +106,16 @@ typedef struct {
     ngx_http_staged_update_table_t    *table;     /* built, cycle pool */
     ngx_http_staged_update_table_t    *shared;    /* its copy in the zone */
 
+    ngx_http_staged_update_token_conf_t  token;
+    EVP_PKEY                          *keys[NGX_HTTP_STAGED_UPDATE_MAX_KEYS];
+    ngx_uint_t                         nkeys;
+    size_t                             inline_max;
+
     u_char                            *conf_file; /* the first mention */
     ngx_uint_t                         conf_line;
 
     unsigned                           defined:1;
-    unsigned                           redirect:1;
+    unsigned                           verified:1;
 } ngx_http_staged_update_track_t;
 
 
@@ -96,6 +146,7 @@ typedef struct {
 
 typedef struct {
     ngx_http_staged_update_track_t    *track;
+    ngx_http_staged_update_track_t    *verify;
     ngx_uint_t                         mode;
     ngx_http_staged_update_input_t    *input;    /* NGX_HTTP_STAGED_UPDATE_NINPUTS */
     ngx_flag_t                         trace;

@@ -17,7 +17,12 @@
 
 
 ngx_int_t ngx_http_staged_update_release_load(ngx_conf_t *cf,
-    ngx_str_t *track, ngx_http_staged_update_release_t *rel);
+    ngx_http_staged_update_track_t *track,
+    ngx_http_staged_update_release_t *rel);
+ngx_int_t ngx_http_staged_update_release_tokens(ngx_pool_t *pool,
+    ngx_http_staged_update_track_t *track,
+    ngx_http_staged_update_release_t *rel, time_t expires, ngx_str_t *client,
+    ngx_str_t *list, ngx_str_t *parts);
 
 
 #endif /* _NGX_HTTP_STAGED_UPDATE_RELEASE_H_INCLUDED_ */

@@ -2301,7 +2301,7 @@ staged_update_track game {
     zone updates;
     latest 2.0.0 \$TEST_NGINX_RELEASES/2.0.0;
     server s0 latest=1.9.0 release=\$TEST_NGINX_RELEASES/1.9.0;
-" . join("", map { "    server s$_ latest=1.9.0;\n    rule s$_ 1.7.* 60%;\n" } 1 .. 100) . "}\n"
+" . CORE::join("", map { "    server s$_ latest=1.9.0;\n    rule s$_ 1.7.* 60%;\n" } 1 .. 100) . "}\n"
 --- config
     location = /update/check {
         staged_update game;
