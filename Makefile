@@ -42,7 +42,8 @@ $(SO): $(MODSRC)
 	        --add-dynamic-module=$(TOP) > $(BUILD)/configure.log 2>&1 \
 	    || { tail -30 $(BUILD)/configure.log; exit 1; }
 	$(MAKE) -C $(BUILD)/nginx-dev -f objs/Makefile modules
-	cp $(BUILD)/nginx-dev/objs/ngx_http_staged_update_module.so $(SO)
+	cp $(BUILD)/nginx-dev/objs/ngx_http_staged_update_module.so $(SO).tmp
+	mv $(SO).tmp $(SO)
 	@echo "built $(SO)"
 
 deps:

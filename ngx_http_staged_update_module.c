@@ -101,6 +101,7 @@ static char *ngx_http_staged_update_secret(ngx_conf_t *cf,
     ngx_http_staged_update_track_conf_t *tcf, ngx_str_t *file,
     ngx_http_staged_update_secret_t *secret);
 static void ngx_http_staged_update_key_free(void *data);
+static void ngx_http_staged_update_tokens_free(void *data);
 static char *ngx_http_staged_update_verify(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
@@ -1068,6 +1069,7 @@ ngx_http_staged_update_track_done(ngx_conf_t *cf,
     const char                            *err;
     ngx_http_staged_update_track_t        *track;
     ngx_http_staged_update_release_t      *rel;
+    ngx_pool_cleanup_t                    *cln;
     ngx_http_staged_update_scope_spec_t   *specs;
     ngx_http_staged_update_server_conf_t  *scf;
 
@@ -1153,6 +1155,16 @@ ngx_http_staged_update_track_done(ngx_conf_t *cf,
         {
             return NGX_ERROR;
         }
+
+        /* a worker's tokens of this release go with its cycle */
+
+        cln = ngx_pool_cleanup_add(cf->pool, 0);
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_staged_update_tokens_free;
+        cln->data = &rel[i];
 
         /* sticky draws: "<track>/<target>/<client>" */
 
@@ -1688,4 +1700,16 @@ static void
 ngx_http_staged_update_key_free(void *data)
 {
     EVP_PKEY_free(data);
+}
+
+
+static void
+ngx_http_staged_update_tokens_free(void *data)
+{
+    ngx_http_staged_update_release_t  *rel = data;
+
+    if (rel->pool) {
+        ngx_destroy_pool(rel->pool);
+        rel->pool = NULL;
+    }
 }

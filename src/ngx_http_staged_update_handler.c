@@ -713,6 +713,7 @@ ngx_http_staged_update_send(ngx_http_request_t *r, ngx_str_t *part,
 ngx_int_t
 ngx_http_staged_update_verify_handler(ngx_http_request_t *r)
 {
+    u_char                              *p, *src;
     size_t                               n;
     ngx_int_t                            rc;
     ngx_str_t                            token;
@@ -731,6 +732,22 @@ ngx_http_staged_update_verify_handler(ngx_http_request_t *r)
     if (ngx_http_arg(r, (u_char *) "token", 5, &token) != NGX_OK) {
         e = NGX_HTTP_STAGED_UPDATE_E_NOTOKEN;
         goto forbidden;
+    }
+
+    /* some HTTP clients escape "~" */
+
+    if (token.len <= NGX_HTTP_STAGED_UPDATE_TOKEN_MAXLEN
+        && ngx_strlchr(token.data, token.data + token.len, '%'))
+    {
+        p = ngx_pnalloc(r->pool, token.len);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        src = token.data;
+        token.data = p;
+        ngx_unescape_uri(&p, &src, token.len, NGX_UNESCAPE_URI);
+        token.len = p - token.data;
     }
 
     n = (track->token.secrets[1].len && ngx_time() < track->token.previous_until)
