@@ -22,11 +22,15 @@ MODSRC   := config ngx_http_staged_update_module.c $(wildcard src/*.c src/*.h)
 
 DEBS     := nginx nginx-dev libssl-dev libpcre2-dev zlib1g-dev build-essential \
             perl libtest-base-perl libipc-run-perl libtext-diff-perl \
-            liblist-moreutils-perl libhttp-message-perl curl python3 openssl
+            liblist-moreutils-perl libhttp-message-perl libio-pty-perl \
+            libio-socket-ssl-perl libcurl4-openssl-dev curl python3 openssl
 
 CFLAGS_STRICT := -Wall -Wextra -Werror -Wno-unused-parameter
 
-.PHONY: all module deps run stop test unit t asan asan-test fuzz bench clean
+LAUNCHER := $(BUILD)/launcher
+
+.PHONY: all module deps run stop test unit t asan asan-test fuzz clean \
+        launcher launcher-demo bench-delivery
 
 all: module
 
@@ -70,7 +74,17 @@ $(BUILD)/unit: tests/unit/unit.c $(PURE) $(wildcard src/*.h)
 	$(CC) $(CFLAGS_STRICT) -g -O1 -fsanitize=address,undefined \
 	    -fno-sanitize-recover=all -Isrc -o $@ tests/unit/unit.c $(PURE) -lcrypto
 
-t: module
+launcher: $(LAUNCHER)
+
+$(LAUNCHER): examples/launcher/launcher.c
+	mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_STRICT) -O2 -o $@ $< -lcurl -lcrypto
+
+launcher-demo: deps module $(LAUNCHER)
+	examples/launcher/demo.sh start
+
+t: module $(LAUNCHER)
+	STAGED_UPDATE_LAUNCHER=$(LAUNCHER) \
 	TEST_NGINX_BINARY=$(NGINX) TEST_NGINX_LOAD_MODULES=$(SO) \
 	    prove -I t/lib -r t
 
@@ -123,10 +137,11 @@ $(ASAN_NGINX): $(BUILD)/nginx-$(NGX_VERSION)/configure $(MODSRC)
 
 asan: $(ASAN_NGINX)
 
-asan-test: $(ASAN_NGINX)
+asan-test: $(ASAN_NGINX) $(LAUNCHER)
 	rm -rf $(ASAN)/reports && mkdir -p $(ASAN)/reports
 	ASAN_OPTIONS=detect_leaks=0:log_path=$(ASAN)/reports/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(ASAN)/reports/ubsan \
+	STAGED_UPDATE_LAUNCHER=$(LAUNCHER) \
 	TEST_NGINX_BINARY=$(ASAN_NGINX) TEST_NGINX_LOAD_MODULES= \
 	    prove -I t/lib -r t
 	@if ls $(ASAN)/reports/* >/dev/null 2>&1; then \
@@ -136,7 +151,7 @@ asan-test: $(ASAN_NGINX)
 # libFuzzer targets (clang), each run FUZZ_SECONDS; see fuzz/README.md
 
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := fuzz_version fuzz_pct fuzz_table fuzz_json
+FUZZ_TARGETS := fuzz_version fuzz_pct fuzz_table fuzz_json fuzz_token
 CLANG        ?= clang
 
 fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
@@ -155,6 +170,9 @@ $(BUILD)/fuzz/%: fuzz/%.c $(PURE) $(wildcard src/*.h)
 	mkdir -p $(BUILD)/fuzz
 	$(CLANG) $(CFLAGS_STRICT) -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -Isrc -o $@ $< $(PURE) -lcrypto
+
+bench-delivery: module
+	bench/run-delivery.sh -d 6 -r 3
 
 clean:
 	rm -rf $(BUILD) t/servroot

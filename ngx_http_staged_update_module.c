@@ -102,6 +102,7 @@ static char *ngx_http_staged_update_secret(ngx_conf_t *cf,
     ngx_http_staged_update_secret_t *secret);
 static void ngx_http_staged_update_key_free(void *data);
 static void ngx_http_staged_update_tokens_free(void *data);
+static void ngx_http_staged_update_secret_cleanup(void *data);
 static char *ngx_http_staged_update_verify(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
@@ -1581,11 +1582,12 @@ ngx_http_staged_update_secret(ngx_conf_t *cf,
     ngx_http_staged_update_track_conf_t *tcf, ngx_str_t *name,
     ngx_http_staged_update_secret_t *secret)
 {
-    u_char           *buf;
-    ssize_t           n;
-    ngx_str_t         file;
-    ngx_file_t        f;
-    ngx_file_info_t   fi;
+    u_char              *buf;
+    ssize_t              n;
+    ngx_str_t            file;
+    ngx_file_t           f;
+    ngx_file_info_t      fi;
+    ngx_pool_cleanup_t  *cln;
 
     file = *name;
 
@@ -1637,6 +1639,21 @@ ngx_http_staged_update_secret(ngx_conf_t *cf,
 
     secret->data = buf;
     secret->len = n;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (!ngx_http_staged_update_secret_init(secret)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "staged_update_track \"%V\": no HMAC-SHA256 in "
+                           "OpenSSL", &tcf->track->name);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_staged_update_secret_cleanup;
+    cln->data = secret;
 
     return NGX_CONF_OK;
 }
@@ -1712,4 +1729,11 @@ ngx_http_staged_update_tokens_free(void *data)
         ngx_destroy_pool(rel->pool);
         rel->pool = NULL;
     }
+}
+
+
+static void
+ngx_http_staged_update_secret_cleanup(void *data)
+{
+    ngx_http_staged_update_secret_free(data);
 }

@@ -264,7 +264,7 @@ ngx_http_staged_update_json_files(u_char *dst,
 static size_t
 ngx_http_staged_update_copy(u_char *dst, const char *src, size_t len)
 {
-    if (dst) {
+    if (dst && len) {
         memcpy(dst, src, len);
     }
 

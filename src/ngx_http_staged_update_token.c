@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -28,6 +29,48 @@ static int ngx_http_staged_update_base64url_decode(u_char *dst,
 
 static const u_char  ngx_http_staged_update_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+
+int
+ngx_http_staged_update_secret_init(ngx_http_staged_update_secret_t *s)
+{
+    EVP_MAC      *mac;
+    EVP_MAC_CTX  *ctx;
+    OSSL_PARAM    params[2];
+
+    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (mac == NULL) {
+        return 0;
+    }
+
+    ctx = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac);
+
+    if (ctx == NULL) {
+        return 0;
+    }
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 (char *) "SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+
+    if (EVP_MAC_init(ctx, s->data, s->len, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        return 0;
+    }
+
+    s->mac = ctx;
+
+    return 1;
+}
+
+
+void
+ngx_http_staged_update_secret_free(ngx_http_staged_update_secret_t *s)
+{
+    EVP_MAC_CTX_free(s->mac);
+    s->mac = NULL;
+}
 
 
 size_t
@@ -188,6 +231,7 @@ ngx_http_staged_update_mac(u_char *mac,
     u_char        msg[NGX_HTTP_STAGED_UPDATE_TOKEN_MAXLEN
                       + NGX_HTTP_STAGED_UPDATE_PATH_MAXLEN];
     u_char       *p;
+    size_t        len;
     unsigned int  n;
 
     if (version_len + expires_len + client_len + 3 > sizeof(msg) - path_len) {
@@ -213,6 +257,16 @@ ngx_http_staged_update_mac(u_char *mac,
 
     memcpy(p, path, path_len);
     p += path_len;
+
+    if (secret->mac) {
+
+        /* a NULL key starts again with the key given at init */
+
+        return EVP_MAC_init(secret->mac, NULL, 0, NULL) == 1
+               && EVP_MAC_update(secret->mac, msg, p - msg) == 1
+               && EVP_MAC_final(secret->mac, mac, &len,
+                                NGX_HTTP_STAGED_UPDATE_MAC_LEN) == 1;
+    }
 
     n = NGX_HTTP_STAGED_UPDATE_MAC_LEN;
 

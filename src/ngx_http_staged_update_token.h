@@ -41,7 +41,16 @@
 typedef struct {
     const u_char  *data;
     size_t         len;
+    void          *mac;        /* an HMAC context keyed once, or NULL */
 } ngx_http_staged_update_secret_t;
+
+
+/*
+ * Keys an HMAC context with the secret once: a token then costs a fraction
+ * of a one-shot HMAC().  Returns 0 on failure.  Not for several threads.
+ */
+int ngx_http_staged_update_secret_init(ngx_http_staged_update_secret_t *s);
+void ngx_http_staged_update_secret_free(ngx_http_staged_update_secret_t *s);
 
 
 /* writes the token (at most TOKEN_MAXLEN bytes), returns its length */

@@ -38,12 +38,17 @@ our %RELEASES = (
     },
 );
 
-# the answer with the files of a release, as the module must build it
+# the answer with the files of a release, as the module must build it:
+# dir is the release directory (by default the version's), client the
+# version of the client, which picks its delta if the release has one
 
 sub manifest {
-    my ($version, $mandatory, $server, $prefix) = @_;
+    my ($version, $mandatory, $server, $prefix, %opt) = @_;
 
     $prefix //= "/releases/$version/";
+
+    my ($artifact, $mid) = release_parts($opt{dir} // "$main::root/$version",
+                                          $version, $prefix, $opt{client});
 
     my $files = $RELEASES{$version};
     my @files;
@@ -58,7 +63,158 @@ sub manifest {
     return sprintf('{"version":"%s","mandatory":%s', $version,
                    $mandatory ? 'true' : 'false')
            . (defined $server ? qq{,"server":"$server"} : '')
+           . $artifact . $mid
            . ',"files":[' . join(',', @files) . "]}\n";
+}
+
+# what the module takes from the release directory on disk, besides the
+# files: the artifact that takes a client at version $client there (its
+# delta from .update/from-<version>.<ext>, else the full archive
+# .update/full.<ext>, else none) and the name, pub_date (the newest mtime
+# of the release's files, .update included) and notes
+
+sub version_cmp {
+    my @a = split /\./, $_[0];
+    my @b = split /\./, $_[1];
+
+    for my $i (0 .. ($#a > $#b ? $#a : $#b)) {
+        my $rc = ($a[$i] // 0) <=> ($b[$i] // 0);
+        return $rc if $rc;
+    }
+
+    return 0;
+}
+
+sub release_walk {
+    my ($dir, $top, $meta, $mtime) = @_;
+
+    opendir my $dh, $dir or die "cannot open $dir: $!\n";
+
+    for my $name (readdir $dh) {
+        next if $name eq '.' || $name eq '..';
+
+        my @st = stat "$dir/$name" or next;
+
+        if ($top && $name eq '.update') {
+            next unless -d _;
+
+            opendir my $mh, "$dir/$name" or die "cannot open $dir/$name: $!\n";
+
+            for my $m (readdir $mh) {
+                my @ms = stat "$dir/$name/$m" or next;
+                next unless -f _;
+                $meta->{$m} = [ "$dir/$name/$m", $ms[7] ];
+                $$mtime = $ms[9] if $ms[9] > $$mtime;
+            }
+
+            next;
+        }
+
+        if (-d _) {
+            release_walk("$dir/$name", 0, $meta, $mtime);
+            next;
+        }
+
+        next unless -f _;
+
+        $$mtime = $st[9] if $st[9] > $$mtime;
+    }
+}
+
+sub slurp {
+    my ($file) = @_;
+
+    open my $fh, '<:raw', $file or die "cannot read $file: $!\n";
+    local $/;
+    my $data = <$fh>;
+
+    return $data;
+}
+
+sub json_str {
+    my ($s) = @_;
+
+    $s =~ s{(["\\])}{\\$1}g;
+    $s =~ s{([\x00-\x1f])}{sprintf '\\u%04x', ord $1}ge;
+
+    return qq{"$s"};
+}
+
+sub release_parts {
+    my ($dir, $version, $prefix, $client) = @_;
+
+    my (%meta, $full, %delta);
+    my $mtime = 0;
+
+    release_walk($dir, 1, \%meta, \$mtime);
+
+    for my $name (sort keys %meta) {
+        next if length $name > 4 && $name =~ /\.sig\z/;
+
+        my $size = $meta{$name}[1];
+
+        if (length $name > 5 && $name =~ /^full\./) {
+            $full = $name if !defined $full || $size < $meta{$full}[1];
+            next;
+        }
+
+        next unless $name =~ /^from-(\d+(?:\.\d+){0,3})\.(.+)\z/;
+
+        my $from = $1;
+        my ($base) = grep { version_cmp($_, $from) == 0 } keys %delta;
+
+        if (!defined $base) {
+            $delta{$from} = $name;
+
+        } elsif ($size < $meta{$delta{$base}}[1]) {
+            delete $delta{$base};
+            $delta{$from} = $name;
+        }
+    }
+
+    # a delta no smaller than the full archive is left out
+
+    for my $from (keys %delta) {
+        delete $delta{$from}
+            if defined $full && $meta{$delta{$from}}[1] >= $meta{$full}[1];
+    }
+
+    my ($name, $from);
+
+    if (defined $client) {
+        ($from) = grep { version_cmp($_, $client) == 0 } keys %delta;
+        $name = $delta{$from} if defined $from;
+    }
+
+    $name //= $full;
+
+    my $artifact = '';
+
+    if (defined $name) {
+        (my $url = ".update/$name")
+            =~ s{([^A-Za-z0-9._~/-])}{sprintf '%%%02X', ord $1}ge;
+
+        $artifact = qq(,"url":"$prefix$url","artifact":{"type":)
+                    . (defined $from ? qq{"delta","from":"$from"} : '"full"')
+                    . sprintf(',"size":%d,"sha256":"%s"}', $meta{$name}[1],
+                              sha256_hex(slurp($meta{$name}[0])));
+
+        if ($meta{"$name.sig"}) {
+            (my $sig = slurp($meta{"$name.sig"}[0])) =~ s/[\r\n ]+\z//;
+            $artifact .= ',"signature":' . json_str($sig);
+        }
+    }
+
+    my @t = gmtime $mtime;
+    my $mid = sprintf ',"name":"%s","pub_date":"%04d-%02d-%02dT%02d:%02d:%02dZ"',
+                      $version, $t[5] + 1900, $t[4] + 1, @t[3, 2, 1, 0];
+
+    if ($meta{'notes.txt'}) {
+        (my $notes = slurp($meta{'notes.txt'}[0])) =~ s/[\r\n ]+\z//;
+        $mid .= ',"notes":' . json_str($notes) if length $notes;
+    }
+
+    return ($artifact, $mid);
 }
 
 sub write_file {
@@ -70,7 +226,7 @@ sub write_file {
     close $fh or die "cannot write $file: $!\n";
 }
 
-my $root = cwd() . '/t/releases-config';
+our $root = cwd() . '/t/releases-config';
 
 remove_tree($root);
 
@@ -95,6 +251,11 @@ symlink("$root/dangling/nowhere", "$root/dangling/broken")
 write_file("$root/loop/version.txt", "version=1.7.0\n");
 symlink(".", "$root/loop/again") or die "cannot make a symbolic link: $!\n";
 write_file("$root/latin1/caf\xe9.txt", "latin-1\n");
+
+# and one with a file name that holds a control character (a tab)
+
+write_file("$root/control/version.txt", "version=1.7.0\n");
+write_file("$root/control/tab\there.txt", "a tab in the name\n");
 
 # a track with 600 servers: its tables do not fit in a 32k zone
 
@@ -1289,7 +1450,7 @@ staged_update_track "game": version 2.0.0 is given another release directory or 
     }
 --- must_die
 --- error_log eval
-"release directory \"$ENV{TEST_NGINX_RELEASES}/latin1\": the name of \"$ENV{TEST_NGINX_RELEASES}/latin1/caf\xe9.txt\" is not valid UTF-8"
+"release directory \"$ENV{TEST_NGINX_RELEASES}/latin1\": the name of \"$ENV{TEST_NGINX_RELEASES}/latin1/caf\xe9.txt\" is not valid UTF-8 or holds a control character"
 
 
 
@@ -1696,7 +1857,7 @@ staged_update_track "game": "zone" is duplicate
     }
 --- must_die
 --- error_log
-staged_update_track "game": unknown directive or wrong number of arguments in "percent"; expected zone, latest, minimum, default, rule, server or include
+staged_update_track "game": unknown directive or wrong number of arguments in "percent"; expected zone, latest, minimum, default, rule, server, token, sign, inline or include
 
 
 
@@ -1744,7 +1905,7 @@ staged_update_track "game": unknown directive or wrong number of arguments in "l
     }
 --- must_die
 --- error_log
-staged_update_track "game": invalid url "ftp://cdn.example.com/2.0.0/": a path or an http(s):// URL that ends in "/", without spaces, quotes or backslashes
+staged_update_track "game": invalid url "ftp://cdn.example.com/2.0.0/": a path or an http(s):// URL that ends in "/", without spaces, quotes, backslashes, "?" or "#"
 
 
 
@@ -1919,7 +2080,7 @@ staged_update game: invalid mode "fast", it must be "check" or "redirect"
 
 
 
-=== TEST 76: staged_update: redirect mode with a release that has no archive
+=== TEST 76: staged_update: redirect mode with a release that has no archive is fine: its upgrade is the manifest
 --- http_config
     staged_update_zone updates 1m;
 
@@ -1935,15 +2096,34 @@ staged_update game: invalid mode "fast", it must be "check" or "redirect"
         server   shard-2  latest=1.8.0  release=$TEST_NGINX_RELEASES/1.8.0;
     }
 --- config
+    absolute_redirect off;
+
     location = /update/check {
         staged_update game;
     }
     location = /update/download {
         staged_update game redirect;
     }
---- must_die
---- error_log eval
-"staged_update game redirect: release 1.8.0 has no archive to redirect to, put one in \"$ENV{TEST_NGINX_RELEASES}/1.8.0/.update/full.<ext>\""
+--- request eval
+["GET /update/download?version=0.9&server=shard-2",
+ "GET /update/check?version=0.9&server=shard-2",
+ "GET /update/download?version=1.0&server=shard-1",
+ "GET /update/download?version=1.8&server=shard-2"]
+--- error_code eval
+[200, 200, 302, 204]
+--- response_body eval
+[main::manifest("1.8.0", 1, "shard-2"), main::manifest("1.8.0", 1, "shard-2"),
+ "", ""]
+--- response_headers eval
+["Content-Type: application/json\n"
+ . "Content-Length: " . length(main::manifest("1.8.0", 1, "shard-2")) . "\n"
+ . "!Location\n",
+ "Content-Type: application/json\n",
+ "Location: /releases/1.9.0/.update/full.tar.gz\n",
+ "!Location\n"]
+--- no_error_log
+[alert]
+[emerg]
 
 
 
@@ -2309,3 +2489,115 @@ staged_update_track game {
 --- must_die
 --- error_log eval
 [qr{\Qstaged_update_zone "updates" of 32k is too small for the tables of its tracks: they take \E(\d+)\Q bytes, and twice as much while a reload replaces them; use at least \E}]
+
+
+
+=== TEST 90: a release directory with a file name that holds a control character
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
+        minimum  1.0.0;
+        default  10%;
+        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/control
+                          minimum=1.5.0  default=20%;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- must_die
+--- error_log eval
+"release directory \"$ENV{TEST_NGINX_RELEASES}/control\": the name of \"$ENV{TEST_NGINX_RELEASES}/control/tab\there.txt\" is not valid UTF-8 or holds a control character"
+
+
+
+=== TEST 91: url=: a "?"
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0  url=/files/2.0.0/?v=1/;
+        minimum  1.0.0;
+        default  10%;
+        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
+                          minimum=1.5.0  default=20%;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- must_die
+--- error_log eval
+"staged_update_track \"game\": invalid url \"/files/2.0.0/?v=1/\": a path or an http(s):// URL that ends in \"/\", without spaces, quotes, backslashes, \"?\" or \"#\""
+
+
+
+=== TEST 92: url=: a "#"
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0  url=https://cdn.example.com/a#b/;
+        minimum  1.0.0;
+        default  10%;
+        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
+                          minimum=1.5.0  default=20%;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- must_die
+--- error_log eval
+"staged_update_track \"game\": invalid url \"https://cdn.example.com/a#b/\": a path or an http(s):// URL that ends in \"/\", without spaces, quotes, backslashes, \"?\" or \"#\""
+
+
+
+=== TEST 93: url=: an http(s) URL without a path
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0  url=https://cdn.example.com;
+        minimum  1.0.0;
+        default  10%;
+        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
+                          minimum=1.5.0  default=20%;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- must_die
+--- error_log eval
+"staged_update_track \"game\": invalid url \"https://cdn.example.com\": a path or an http(s):// URL that ends in \"/\", without spaces, quotes, backslashes, \"?\" or \"#\""
+
+
+
+=== TEST 94: accepted: url= of an http(s) URL whose path is "/"
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0  url=https://cdn.example.com/;
+        default  100%;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- request
+GET /update/check?version=1.0
+--- error_code: 200
+--- response_body eval
+main::manifest("2.0.0", 0, undef, "https://cdn.example.com/")
+--- no_error_log
+[alert]
+[emerg]

@@ -19,9 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "ngx_http_staged_update_version.h"
 #include "ngx_http_staged_update_table.h"
 #include "ngx_http_staged_update_json.h"
+#include "ngx_http_staged_update_token.h"
 
 
 #define ANY                  NGX_HTTP_STAGED_UPDATE_VERSION_ANY
@@ -79,6 +83,23 @@
 #define JSON_STR(s, n, want) unit_json_str(__FILE__, __LINE__, s, n, want)
 #define URL_PATH(s, n, want) unit_url_path(__FILE__, __LINE__, s, n, want)
 #define UTF8(s, n, want)     unit_utf8(__FILE__, __LINE__, s, n, want)
+
+#define TOKEN_OK             NGX_HTTP_STAGED_UPDATE_TOKEN_OK
+#define TOKEN_MALFORMED      NGX_HTTP_STAGED_UPDATE_TOKEN_MALFORMED
+#define TOKEN_EXPIRED        NGX_HTTP_STAGED_UPDATE_TOKEN_EXPIRED
+#define TOKEN_INVALID        NGX_HTTP_STAGED_UPDATE_TOKEN_INVALID
+#define TOKEN_MAXLEN         NGX_HTTP_STAGED_UPDATE_TOKEN_MAXLEN
+#define MAC_LEN              NGX_HTTP_STAGED_UPDATE_MAC_LEN
+#define MAC_B64LEN           NGX_HTTP_STAGED_UPDATE_MAC_B64LEN
+
+/* a token against secrets, a path and a time: exact-size heap copies */
+#define TOKEN_IS(t, n, sec, nsec, path, plen, now, want)                      \
+    unit_token_is(__FILE__, __LINE__, t, n, sec, nsec, path, plen, now, want)
+/* the same against the usual secret (A), path and time */
+#define TOKEN(t, want)                                                        \
+    TOKEN_IS(t, strlen(t), &unit_secret_a, 1, UNIT_PATH, strlen(UNIT_PATH),   \
+             UNIT_NOW, want)
+#define B64URL(s, want)      unit_b64url(__FILE__, __LINE__, s, want)
 
 
 typedef ngx_http_staged_update_version_t     unit_ver_t;
@@ -165,6 +186,19 @@ static void unit_table_big(void);
 static void unit_buckets(void);
 static void unit_json(void);
 static void unit_json_files(void);
+static void unit_token_is(const char *file, int line, const char *t,
+    size_t n, const ngx_http_staged_update_secret_t *secrets, size_t nsecrets,
+    const char *path, size_t path_len, time_t now, int want);
+static size_t unit_sign(char *dst, const ngx_http_staged_update_secret_t *s,
+    const char *version, time_t expires, const char *client,
+    const char *path, size_t path_len);
+static int unit_b64url_decode(u_char *dst, const char *src, size_t len);
+static void unit_b64url(const char *file, int line, const char *s,
+    const char *want);
+static void unit_base64url(void);
+static void unit_token_mac(const char *token, const char *version,
+    const char *expires, const char *client, const char *path);
+static void unit_tokens(void);
 
 
 static unsigned long  unit_passed;
@@ -172,6 +206,25 @@ static unsigned long  unit_failed;
 
 static const char    *unit_reasons[] = {
     "LATEST", "MINIMUM", "RULE", "DEFAULT"
+};
+
+static const char    *unit_token_results[] = {
+    "OK", "MALFORMED", "EXPIRED", "INVALID"
+};
+
+/* two 32-byte secrets, as "openssl rand -hex 32" would not write them */
+
+#define UNIT_SECRET_A        "0123456789abcdef0123456789abcdef"
+#define UNIT_SECRET_B        "fedcba9876543210fedcba9876543210"
+#define UNIT_PATH            "/releases/2.0.0/data/part10.pak"
+#define UNIT_NOW             ((time_t) 1700000000)
+
+static const ngx_http_staged_update_secret_t  unit_secret_a = {
+    (const u_char *) UNIT_SECRET_A, sizeof(UNIT_SECRET_A) - 1, NULL
+};
+
+static const ngx_http_staged_update_secret_t  unit_secret_b = {
+    (const u_char *) UNIT_SECRET_B, sizeof(UNIT_SECRET_B) - 1, NULL
 };
 
 
@@ -2097,6 +2150,632 @@ unit_json_files(void)
 }
 
 
+/* download tokens */
+
+static void
+unit_token_is(const char *file, int line, const char *t, size_t n,
+    const ngx_http_staged_update_secret_t *secrets, size_t nsecrets,
+    const char *path, size_t path_len, time_t now, int want)
+{
+    int      rc;
+    u_char  *tp, *pp;
+
+    tp = unit_dup(t, n);
+    pp = unit_dup(path, path_len);
+
+    rc = ngx_http_staged_update_token_verify(tp, n, secrets, nsecrets,
+                                             pp, path_len, now);
+    free(tp);
+    free(pp);
+
+    unit_check(rc == want, file, line,
+               "token \"%s\" (%zu bytes) for \"%s\" at %lld: %s (%d), "
+               "want %s", unit_esc((const u_char *) t, n), n,
+               unit_esc((const u_char *) path, path_len < 64 ? path_len : 64),
+               (long long) now,
+               rc >= 0 && rc <= 3 ? unit_token_results[rc] : "?", rc,
+               unit_token_results[want]);
+}
+
+
+/* a token into dst (at least TOKEN_MAXLEN + 1 bytes), NUL-terminated */
+
+static size_t
+unit_sign(char *dst, const ngx_http_staged_update_secret_t *s,
+    const char *version, time_t expires, const char *client,
+    const char *path, size_t path_len)
+{
+    size_t   n, client_len;
+    u_char  *buf;
+
+    client_len = client ? strlen(client) : 0;
+
+    /* exactly TOKEN_MAXLEN bytes: ASan sees a write past the promise */
+
+    buf = malloc(TOKEN_MAXLEN);
+    if (buf == NULL) {
+        printf("out of memory\n");
+        exit(2);
+    }
+
+    n = ngx_http_staged_update_token_sign(buf, s, (const u_char *) version,
+                                          strlen(version), expires,
+                                          (const u_char *) client, client_len,
+                                          (const u_char *) path, path_len);
+    memcpy(dst, buf, n);
+    dst[n] = '\0';
+    free(buf);
+
+    return n;
+}
+
+
+/* an independent decoder of unpadded base64url (RFC 4648 section 5) */
+
+static int
+unit_b64url_decode(u_char *dst, const char *src, size_t len)
+{
+    size_t       i, n, bits;
+    uint32_t     acc;
+    const char  *a, *c;
+
+    a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    acc = 0;
+    bits = 0;
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        c = src[i] ? strchr(a, src[i]) : NULL;
+
+        if (c == NULL) {
+            return -1;
+        }
+
+        acc = (acc << 6) | (uint32_t) (c - a);
+        bits += 6;
+
+        if (bits >= 8) {
+            bits -= 8;
+            dst[n++] = (u_char) (acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+
+    return (int) n;
+}
+
+
+static void
+unit_b64url(const char *file, int line, const char *s, const char *want)
+{
+    size_t   len, n;
+    u_char  *src, dst[64];
+
+    len = strlen(s);
+    src = unit_dup(s, len);
+    memset(dst, '#', sizeof(dst));
+
+    n = ngx_http_staged_update_base64url(dst, src, len);
+    free(src);
+
+    unit_check_mem(dst, n, want, file, line, s);
+
+    /* nothing written past the returned length */
+
+    unit_check(dst[n] == '#', file, line, "base64url(\"%s\") wrote past %zu",
+               s, n);
+}
+
+
+static void
+unit_base64url(void)
+{
+    size_t  i, n;
+    u_char  bin[256], out[344], back[256];
+
+    printf("base64url\n");
+
+    /* RFC 4648 section 10, the "=" padding left out (section 3.2) */
+
+    B64URL("", "");
+    B64URL("f", "Zg");
+    B64URL("fo", "Zm8");
+    B64URL("foo", "Zm9v");
+    B64URL("foob", "Zm9vYg");
+    B64URL("fooba", "Zm9vYmE");
+    B64URL("foobar", "Zm9vYmFy");
+
+    /* the two characters that differ from base64: 62 "-", 63 "_" */
+
+    B64URL("\xfb\xff", "-_8");
+    B64URL("\xff\xff\xff", "____");
+    B64URL("\xfb\xef\xbe", "----");
+    B64URL("\x04\x10\x41", "BBBB");
+
+    /* every length of every byte value decodes back */
+
+    for (i = 0; i < sizeof(bin); i++) {
+        bin[i] = (u_char) (255 - i);
+    }
+
+    for (i = 0; i <= sizeof(bin); i++) {
+        n = ngx_http_staged_update_base64url(out, bin, i);
+
+        if (n != (i * 4 + 2) / 3
+            || unit_b64url_decode(back, (const char *) out, n) != (int) i
+            || memcmp(back, bin, i) != 0)
+        {
+            unit_check(0, __FILE__, __LINE__,
+                       "base64url of %zu bytes: %zu characters", i, n);
+            break;
+        }
+    }
+
+    CHECK_INT(i, sizeof(bin) + 1);
+}
+
+
+/* the token's mac is HMAC-SHA256 of "<version>\n<expires>\n<client>\n<path>" */
+
+static void
+unit_token_mac(const char *token, const char *version, const char *expires,
+    const char *client, const char *path)
+{
+    int           n;
+    char          msg[8192];
+    u_char        want[EVP_MAX_MD_SIZE], got[64];
+    const char   *mac;
+    unsigned int  len;
+
+    n = snprintf(msg, sizeof(msg), "%s\n%s\n%s\n%s", version, expires,
+                 client, path);
+
+    len = 0;
+    CHECK(HMAC(EVP_sha256(), UNIT_SECRET_A, sizeof(UNIT_SECRET_A) - 1,
+               (const u_char *) msg, (size_t) n, want, &len) != NULL);
+    CHECK_INT(len, MAC_LEN);
+
+    mac = strrchr(token, '~');
+    CHECK(mac != NULL && strlen(mac + 1) == MAC_B64LEN);
+
+    if (mac == NULL) {
+        return;
+    }
+
+    CHECK_INT(unit_b64url_decode(got, mac + 1, strlen(mac + 1)), MAC_LEN);
+    CHECK_MSG(memcmp(got, want, MAC_LEN) == 0,
+              "the mac of \"%s\" is not HMAC-SHA256(\"%s\")", token,
+              unit_esc((const u_char *) msg, (size_t) n));
+}
+
+
+static void
+unit_tokens(void)
+{
+    int                              i, k, v;
+    char                             t[TOKEN_MAXLEN + 1], u[2 * TOKEN_MAXLEN];
+    char                             mac[MAC_B64LEN + 1], big[256];
+    char                            *path;
+    size_t                           n;
+    const char                      *a;
+    ngx_http_staged_update_secret_t  ab[2], ba[2], keyed;
+
+    printf("tokens\n");
+
+    a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    ab[0] = unit_secret_a;
+    ab[1] = unit_secret_b;
+    ba[0] = unit_secret_b;
+    ba[1] = unit_secret_a;
+
+    /* a token without a client: version~expires~mac */
+
+    n = unit_sign(t, &unit_secret_a, "2.0.0", UNIT_NOW + 3600, NULL,
+                  UNIT_PATH, strlen(UNIT_PATH));
+    CHECK_INT(n, sizeof("2.0.0~1700003600~") - 1 + MAC_B64LEN);
+    CHECK(strncmp(t, "2.0.0~1700003600~", 17) == 0);
+    CHECK(strspn(t + 17, a) == MAC_B64LEN);
+    memcpy(mac, t + 17, MAC_B64LEN + 1);
+
+    unit_token_mac(t, "2.0.0", "1700003600", "", UNIT_PATH);
+
+    /* the same inputs, the same token; the time does not enter it */
+
+    n = unit_sign(u, &unit_secret_a, "2.0.0", UNIT_NOW + 3600, NULL,
+                  UNIT_PATH, strlen(UNIT_PATH));
+    CHECK_MEM(u, n, t);
+
+    /*
+     * a secret keyed once (as the module keys it) makes the same token,
+     * again and again, and verifies it
+     */
+
+    keyed = unit_secret_a;
+    CHECK(ngx_http_staged_update_secret_init(&keyed) && keyed.mac != NULL);
+
+    for (i = 0; i < 3; i++) {
+        n = unit_sign(u, &keyed, "2.0.0", UNIT_NOW + 3600, NULL,
+                      UNIT_PATH, strlen(UNIT_PATH));
+        CHECK_MEM(u, n, t);
+    }
+
+    TOKEN_IS(t, strlen(t), &keyed, 1, UNIT_PATH, strlen(UNIT_PATH),
+             UNIT_NOW, TOKEN_OK);
+    TOKEN_IS(t, strlen(t), &keyed, 1, "/releases/2.0.0/x", 17, UNIT_NOW,
+             TOKEN_INVALID);
+
+    ngx_http_staged_update_secret_free(&keyed);
+
+    /* valid until its expiry, included; expired after it */
+
+    TOKEN(t, TOKEN_OK);
+    TOKEN_IS(t, strlen(t), &unit_secret_a, 1, UNIT_PATH, strlen(UNIT_PATH),
+             0, TOKEN_OK);
+    TOKEN_IS(t, strlen(t), &unit_secret_a, 1, UNIT_PATH, strlen(UNIT_PATH),
+             UNIT_NOW + 3599, TOKEN_OK);
+    TOKEN_IS(t, strlen(t), &unit_secret_a, 1, UNIT_PATH, strlen(UNIT_PATH),
+             UNIT_NOW + 3600, TOKEN_OK);
+    TOKEN_IS(t, strlen(t), &unit_secret_a, 1, UNIT_PATH, strlen(UNIT_PATH),
+             UNIT_NOW + 3601, TOKEN_EXPIRED);
+    TOKEN_IS(t, strlen(t), &unit_secret_a, 1, UNIT_PATH, strlen(UNIT_PATH),
+             UNIT_NOW + 86400, TOKEN_EXPIRED);
+
+    /* another path */
+
+    TOKEN_IS(t, strlen(t), &unit_secret_a, 1, "/releases/2.0.0/data/part11.pak",
+             31, UNIT_NOW, TOKEN_INVALID);
+    TOKEN_IS(t, strlen(t), &unit_secret_a, 1, UNIT_PATH,
+             strlen(UNIT_PATH) - 1, UNIT_NOW, TOKEN_INVALID);
+    TOKEN_IS(t, strlen(t), &unit_secret_a, 1, "/releases/2.0.0/data/part10.pakx",
+             32, UNIT_NOW, TOKEN_INVALID);
+    TOKEN_IS(t, strlen(t), &unit_secret_a, 1, "/releases/1.9.0/data/part10.pak",
+             31, UNIT_NOW, TOKEN_INVALID);
+    TOKEN_IS(t, strlen(t), &unit_secret_a, 1, "", 0, UNIT_NOW,
+             TOKEN_INVALID);
+
+    /* another version, another expiry, with the same mac */
+
+    snprintf(u, sizeof(u), "2.0.1~1700003600~%s", mac);
+    TOKEN(u, TOKEN_INVALID);
+    snprintf(u, sizeof(u), "2.0~1700003600~%s", mac);
+    TOKEN(u, TOKEN_INVALID);
+    snprintf(u, sizeof(u), "2.0.0.0~1700003600~%s", mac);
+    TOKEN(u, TOKEN_INVALID);
+    snprintf(u, sizeof(u), "2.0.0~1700003601~%s", mac);
+    TOKEN(u, TOKEN_INVALID);
+    snprintf(u, sizeof(u), "2.0.0~9999999999~%s", mac);
+    TOKEN(u, TOKEN_INVALID);
+    snprintf(u, sizeof(u), "2.0.0~01700003600~%s", mac);
+    TOKEN(u, TOKEN_INVALID);
+
+    /* a client added to a token made without one */
+
+    snprintf(u, sizeof(u), "2.0.0~1700003600~c00000042~%s", mac);
+    TOKEN(u, TOKEN_INVALID);
+
+    /* any single middle character of the mac changed (all 6 bits count) */
+
+    for (k = 0, v = 0; k < MAC_B64LEN - 1; k++) {
+        memcpy(u, t, n + 1);
+        u[17 + k] = (t[17 + k] == 'A') ? 'B' : 'A';
+        TOKEN(u, TOKEN_INVALID);
+        v++;
+    }
+
+    CHECK_INT(v, MAC_B64LEN - 1);
+
+    memcpy(u, t, n + 1);
+    u[17 + 20] = (t[17 + 20] == '-') ? '_' : '-';
+    TOKEN(u, TOKEN_INVALID);
+
+    /* another secret; both in either order (rotation); no secret */
+
+    TOKEN_IS(t, n, &unit_secret_b, 1, UNIT_PATH, strlen(UNIT_PATH),
+             UNIT_NOW, TOKEN_INVALID);
+    TOKEN_IS(t, n, ab, 2, UNIT_PATH, strlen(UNIT_PATH), UNIT_NOW, TOKEN_OK);
+    TOKEN_IS(t, n, ba, 2, UNIT_PATH, strlen(UNIT_PATH), UNIT_NOW, TOKEN_OK);
+    TOKEN_IS(t, n, ab, 0, UNIT_PATH, strlen(UNIT_PATH), UNIT_NOW,
+             TOKEN_INVALID);
+
+    n = unit_sign(u, &unit_secret_b, "2.0.0", UNIT_NOW + 3600, NULL,
+                  UNIT_PATH, strlen(UNIT_PATH));
+    CHECK(strcmp(u, t) != 0);
+    TOKEN_IS(u, n, &unit_secret_a, 1, UNIT_PATH, strlen(UNIT_PATH),
+             UNIT_NOW, TOKEN_INVALID);
+    TOKEN_IS(u, n, &unit_secret_b, 1, UNIT_PATH, strlen(UNIT_PATH),
+             UNIT_NOW, TOKEN_OK);
+    TOKEN_IS(u, n, ba, 2, UNIT_PATH, strlen(UNIT_PATH), UNIT_NOW, TOKEN_OK);
+    TOKEN_IS(u, n, ab, 2, UNIT_PATH, strlen(UNIT_PATH), UNIT_NOW, TOKEN_OK);
+
+    /* a secret that differs in its last byte, or is one byte shorter */
+
+    ab[1].data = (const u_char *) "0123456789abcdef0123456789abcdee";
+    TOKEN_IS(t, strlen(t), &ab[1], 1, UNIT_PATH, strlen(UNIT_PATH),
+             UNIT_NOW, TOKEN_INVALID);
+    ab[1].data = unit_secret_a.data;
+    ab[1].len = unit_secret_a.len - 1;
+    TOKEN_IS(t, strlen(t), &ab[1], 1, UNIT_PATH, strlen(UNIT_PATH),
+             UNIT_NOW, TOKEN_INVALID);
+
+    /* with a client: version~expires~client~mac */
+
+    n = unit_sign(t, &unit_secret_a, "1.9.0.7", UNIT_NOW, "c00000042",
+                  UNIT_PATH, strlen(UNIT_PATH));
+    CHECK_INT(n, sizeof("1.9.0.7~1700000000~c00000042~") - 1 + MAC_B64LEN);
+    CHECK(strncmp(t, "1.9.0.7~1700000000~c00000042~", 29) == 0);
+    memcpy(mac, t + 29, MAC_B64LEN + 1);
+
+    unit_token_mac(t, "1.9.0.7", "1700000000", "c00000042", UNIT_PATH);
+
+    TOKEN(t, TOKEN_OK);
+    TOKEN_IS(t, n, &unit_secret_a, 1, UNIT_PATH, strlen(UNIT_PATH),
+             UNIT_NOW + 1, TOKEN_EXPIRED);
+
+    snprintf(u, sizeof(u), "1.9.0.7~1700000000~c00000043~%s", mac);
+    TOKEN(u, TOKEN_INVALID);
+    snprintf(u, sizeof(u), "1.9.0.7~1700000000~C00000042~%s", mac);
+    TOKEN(u, TOKEN_INVALID);
+    snprintf(u, sizeof(u), "1.9.0.7~1700000000~c0000004~%s", mac);
+    TOKEN(u, TOKEN_INVALID);
+    snprintf(u, sizeof(u), "1.9.0.7~1700000000~%s", mac);
+    TOKEN(u, TOKEN_INVALID);
+    snprintf(u, sizeof(u), "1.9.0.8~1700000000~c00000042~%s", mac);
+    TOKEN(u, TOKEN_INVALID);
+
+    /* the client's line is not movable into the path's */
+
+    TOKEN_IS(t, n, &unit_secret_a, 1, "c00000042\n" UNIT_PATH,
+             strlen(UNIT_PATH) + 10, UNIT_NOW, TOKEN_INVALID);
+
+    /* the largest fields: 39-char version, 18-digit expiry, 128 client */
+
+    memset(big, 'k', 128);
+    big[0] = 'a';
+    big[127] = ':';
+    big[128] = '\0';
+
+    n = unit_sign(t, &unit_secret_a, "999999999.999999999.999999999.999999999",
+                  (time_t) 999999999999999999LL, big, UNIT_PATH,
+                  strlen(UNIT_PATH));
+    CHECK_INT(n, 39 + 1 + 18 + 1 + 128 + 1 + MAC_B64LEN);
+    CHECK(n <= TOKEN_MAXLEN);
+    TOKEN(t, TOKEN_OK);
+
+    /* a client of 129 characters */
+
+    memset(big, 'k', 129);
+    big[129] = '\0';
+    snprintf(u, sizeof(u), "2.0.0~1700003600~%s~%s", big,
+             t + n - MAC_B64LEN);
+    TOKEN(u, TOKEN_MALFORMED);
+
+    /* an 18-digit expiry is a number, a 19-digit one is malformed */
+
+    n = unit_sign(t, &unit_secret_a, "2.0.0", (time_t) 100000000000000000LL,
+                  NULL, UNIT_PATH, strlen(UNIT_PATH));
+    CHECK_INT(n, 5 + 1 + 18 + 1 + MAC_B64LEN);
+    TOKEN(t, TOKEN_OK);
+
+    n = unit_sign(t, &unit_secret_a, "2.0.0", (time_t) 1000000000000000000LL,
+                  NULL, UNIT_PATH, strlen(UNIT_PATH));
+    CHECK_INT(n, 5 + 1 + 19 + 1 + MAC_B64LEN);
+    TOKEN(t, TOKEN_MALFORMED);
+
+    /* MALFORMED: the shape, whatever the mac */
+
+    n = unit_sign(t, &unit_secret_a, "2.0.0", UNIT_NOW + 3600, NULL,
+                  UNIT_PATH, strlen(UNIT_PATH));
+    memcpy(mac, t + 17, MAC_B64LEN + 1);
+
+    TOKEN_IS("", 0, &unit_secret_a, 1, UNIT_PATH, strlen(UNIT_PATH),
+             UNIT_NOW, TOKEN_MALFORMED);
+    TOKEN_IS(t, 0, &unit_secret_a, 1, UNIT_PATH, strlen(UNIT_PATH),
+             UNIT_NOW, TOKEN_MALFORMED);
+
+    /* longer than TOKEN_MAXLEN: the token with a long path-safe client */
+
+    memset(big, 'k', 200);
+    big[200] = '\0';
+    snprintf(u, sizeof(u), "2.0.0~1700003600~%s~%s", big, mac);
+    CHECK(strlen(u) > TOKEN_MAXLEN);
+    TOKEN(u, TOKEN_MALFORMED);
+
+    memset(u, 'A', TOKEN_MAXLEN + 1);
+    TOKEN_IS(u, TOKEN_MAXLEN + 1, &unit_secret_a, 1, UNIT_PATH,
+             strlen(UNIT_PATH), UNIT_NOW, TOKEN_MALFORMED);
+    memcpy(u + TOKEN_MAXLEN + 1 - n, t, n);
+    TOKEN_IS(u, TOKEN_MAXLEN + 1, &unit_secret_a, 1, UNIT_PATH,
+             strlen(UNIT_PATH), UNIT_NOW, TOKEN_MALFORMED);
+
+    /* missing fields */
+
+    TOKEN("2.0.0", TOKEN_MALFORMED);
+    TOKEN(mac, TOKEN_MALFORMED);
+    snprintf(u, sizeof(u), "2.0.0~%s", mac);
+    TOKEN(u, TOKEN_MALFORMED);
+    snprintf(u, sizeof(u), "1700003600~%s", mac);
+    TOKEN(u, TOKEN_MALFORMED);
+    snprintf(u, sizeof(u), "~1700003600~%s", mac);
+    TOKEN(u, TOKEN_MALFORMED);
+    snprintf(u, sizeof(u), "2.0.0~~%s", mac);
+    TOKEN(u, TOKEN_MALFORMED);
+    snprintf(u, sizeof(u), "2.0.0~1700003600~~%s", mac);
+    TOKEN(u, TOKEN_MALFORMED);
+    TOKEN("2.0.0~1700003600~", TOKEN_MALFORMED);
+    TOKEN("2.0.0~1700003600~c1~", TOKEN_MALFORMED);
+    TOKEN("~", TOKEN_MALFORMED);
+    TOKEN("~~", TOKEN_MALFORMED);
+    TOKEN("~~~", TOKEN_MALFORMED);
+    TOKEN("~~~~", TOKEN_MALFORMED);
+
+    /* five fields */
+
+    snprintf(u, sizeof(u), "2.0.0~1700003600~c1~c2~%s", mac);
+    TOKEN(u, TOKEN_MALFORMED);
+    snprintf(u, sizeof(u), "2.0.0~1700003600~c1~%s~", mac);
+    TOKEN(u, TOKEN_MALFORMED);
+    snprintf(u, sizeof(u), "~2.0.0~1700003600~c1~%s", mac);
+    TOKEN(u, TOKEN_MALFORMED);
+    snprintf(u, sizeof(u), "%s~c1~%s", t, mac);
+    TOKEN(u, TOKEN_MALFORMED);
+
+    /* a bad version */
+
+    {
+        static const char  *bad[] = {
+            "2.0.x", "2.0.0.0.0", "2..0", ".2.0", "2.0.", "*", "2.0.*",
+            "1.5.0-1.9.9", "-1", "v2.0.0", "2.0.0 ", " 2.0.0",
+            "1234567890", "2,0,0", "2.0.0\n"
+        };
+
+        for (i = 0; i < (int) (sizeof(bad) / sizeof(bad[0])); i++) {
+            snprintf(u, sizeof(u), "%s~1700003600~%s", bad[i], mac);
+            TOKEN(u, TOKEN_MALFORMED);
+        }
+    }
+
+    /* a non-digit or too long expiry */
+
+    {
+        static const char  *bad[] = {
+            "17000036o0", "-1700003600", "+1700003600", " 1700003600",
+            "1700003600 ", "0x6553f100", "1.7e9", "1700003600\n",
+            "1000000000000000000", "9999999999999999999",
+            "00000000000000000001700003600"
+        };
+
+        for (i = 0; i < (int) (sizeof(bad) / sizeof(bad[0])); i++) {
+            snprintf(u, sizeof(u), "2.0.0~%s~%s", bad[i], mac);
+            TOKEN(u, TOKEN_MALFORMED);
+        }
+    }
+
+    snprintf(u, sizeof(u), "2.0.0~000000001700003600~%s", mac);
+    TOKEN(u, TOKEN_INVALID);
+
+    /* a client with characters outside letters, digits, ".", "_", "-", ":" */
+
+    {
+        static const char  *bad[] = {
+            "c/1", "c 1", "c%41", "c+1", "c=1", "c\"1", "c\\1", "c\n1",
+            "c\xc3\xa9", "c@1", "c?1", "c&1", "c#1"
+        };
+
+        for (i = 0; i < (int) (sizeof(bad) / sizeof(bad[0])); i++) {
+            snprintf(u, sizeof(u), "2.0.0~1700003600~%s~%s", bad[i], mac);
+            TOKEN(u, TOKEN_MALFORMED);
+        }
+    }
+
+    snprintf(u, sizeof(u), "2.0.0~1700003600~A.b_c-9:~%s", mac);
+    TOKEN(u, TOKEN_INVALID);
+
+    u[0] = '\0';
+    n = (size_t) snprintf(u, sizeof(u), "2.0.0~1700003600~c%c1~%s", 0, mac);
+    TOKEN_IS(u, n, &unit_secret_a, 1, UNIT_PATH, strlen(UNIT_PATH),
+             UNIT_NOW, TOKEN_MALFORMED);
+
+    /* a mac of 42 or 44 characters, or of 0 */
+
+    snprintf(u, sizeof(u), "2.0.0~1700003600~%.42s", mac);
+    TOKEN(u, TOKEN_MALFORMED);
+    snprintf(u, sizeof(u), "2.0.0~1700003600~%sA", mac);
+    TOKEN(u, TOKEN_MALFORMED);
+    snprintf(u, sizeof(u), "2.0.0~1700003600~%s=", mac);
+    TOKEN(u, TOKEN_MALFORMED);
+    snprintf(u, sizeof(u), "2.0.0~1700003600~%.40s", mac);
+    TOKEN(u, TOKEN_MALFORMED);
+    snprintf(u, sizeof(u), "2.0.0~1700003600~%s%s", mac, mac);
+    TOKEN(u, TOKEN_MALFORMED);
+
+    /* base64 ("+", "/"), padding ("="), or other bytes in the mac */
+
+    {
+        static const char  bad[] = "+/=.~ %\n\0\x80";
+
+        for (i = 0; i < (int) sizeof(bad) - 1; i++) {
+            for (k = 0; k < MAC_B64LEN; k += 21) {
+                n = (size_t) snprintf(u, sizeof(u), "2.0.0~1700003600~%s",
+                                      mac);
+                u[17 + k] = bad[i];
+                TOKEN_IS(u, n, &unit_secret_a, 1, UNIT_PATH,
+                         strlen(UNIT_PATH), UNIT_NOW, TOKEN_MALFORMED);
+            }
+        }
+    }
+
+    snprintf(u, sizeof(u), "2.0.0~1700003600~%.42s=", mac);
+    TOKEN(u, TOKEN_MALFORMED);
+
+    /*
+     * 43 characters carry 258 bits: the last one's 2 low bits are unused
+     * and must be zero, so that each mac has one spelling only
+     */
+
+    v = (int) (strchr(a, mac[MAC_B64LEN - 1]) - a);
+    CHECK_INT(v & 3, 0);
+
+    for (k = 1; k < 4; k++) {
+        snprintf(u, sizeof(u), "2.0.0~1700003600~%.42s%c", mac, a[v | k]);
+        TOKEN(u, TOKEN_MALFORMED);
+    }
+
+    /* the last character otherwise changed: a valid spelling, wrong mac */
+
+    snprintf(u, sizeof(u), "2.0.0~1700003600~%.42s%c", mac, a[v ^ 4]);
+    TOKEN(u, TOKEN_INVALID);
+
+    /* a malformed token is malformed even expired, or with no secret */
+
+    snprintf(u, sizeof(u), "2.0.x~1700003600~%s", mac);
+    TOKEN_IS(u, strlen(u), &unit_secret_a, 1, UNIT_PATH, strlen(UNIT_PATH),
+             UNIT_NOW + 86400, TOKEN_MALFORMED);
+    TOKEN_IS(u, strlen(u), &unit_secret_a, 0, UNIT_PATH, strlen(UNIT_PATH),
+             UNIT_NOW, TOKEN_MALFORMED);
+
+    /* paths: PATH_MAXLEN bytes are signed and verified; one more is not */
+
+    path = malloc(NGX_HTTP_STAGED_UPDATE_PATH_MAXLEN + 1);
+    if (path == NULL) {
+        printf("out of memory\n");
+        exit(2);
+    }
+
+    memset(path, 'p', NGX_HTTP_STAGED_UPDATE_PATH_MAXLEN + 1);
+    path[0] = '/';
+
+    n = unit_sign(t, &unit_secret_a, "2.0.0", UNIT_NOW + 3600, "c1", path,
+                  NGX_HTTP_STAGED_UPDATE_PATH_MAXLEN);
+    CHECK_INT(n, sizeof("2.0.0~1700003600~c1~") - 1 + MAC_B64LEN);
+    TOKEN_IS(t, n, &unit_secret_a, 1, path,
+             NGX_HTTP_STAGED_UPDATE_PATH_MAXLEN, UNIT_NOW, TOKEN_OK);
+    TOKEN_IS(t, n, &unit_secret_a, 1, path,
+             NGX_HTTP_STAGED_UPDATE_PATH_MAXLEN - 1, UNIT_NOW, TOKEN_INVALID);
+    TOKEN_IS(t, n, &unit_secret_a, 1, path,
+             NGX_HTTP_STAGED_UPDATE_PATH_MAXLEN + 1, UNIT_NOW,
+             TOKEN_MALFORMED);
+
+    n = unit_sign(t, &unit_secret_a, "2.0.0", UNIT_NOW + 3600, "c1", path,
+                  NGX_HTTP_STAGED_UPDATE_PATH_MAXLEN + 1);
+    if (n) {
+        TOKEN_IS(t, n, &unit_secret_a, 1, path,
+                 NGX_HTTP_STAGED_UPDATE_PATH_MAXLEN + 1, UNIT_NOW,
+                 TOKEN_MALFORMED);
+    }
+
+    free(path);
+
+    /* a path with any bytes: the mac is over the bytes as given */
+
+    n = unit_sign(t, &unit_secret_a, "2.0.0", UNIT_NOW, NULL, "/a b\n\0c", 7);
+    TOKEN_IS(t, n, &unit_secret_a, 1, "/a b\n\0c", 7, UNIT_NOW, TOKEN_OK);
+    TOKEN_IS(t, n, &unit_secret_a, 1, "/a b\n\0d", 7, UNIT_NOW,
+             TOKEN_INVALID);
+    TOKEN_IS(t, n, &unit_secret_a, 1, "/a b\n", 5, UNIT_NOW, TOKEN_INVALID);
+}
+
+
 int
 main(void)
 {
@@ -2113,6 +2792,8 @@ main(void)
     unit_buckets();
     unit_json();
     unit_json_files();
+    unit_base64url();
+    unit_tokens();
 
     printf("%lu passed, %lu failed\n", unit_passed, unit_failed);
 
