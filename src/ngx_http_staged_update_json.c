@@ -238,7 +238,7 @@ ngx_http_staged_update_json_files(u_char *dst,
                                            (const char *) files[i].query,
                                            files[i].query_len);
 
-        if (files[i].content_len) {
+        if (files[i].content) {
             len += ngx_http_staged_update_copy(
                        ngx_http_staged_update_at(dst, len),
                        "\",\"content\":\"", 13);

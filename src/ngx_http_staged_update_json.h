@@ -29,7 +29,7 @@ typedef struct {
     u_char         sha256[NGX_HTTP_STAGED_UPDATE_SHA256_LEN];
     const u_char  *query;        /* appended to the url, e.g. "?token=..." */
     size_t         query_len;
-    const u_char  *content;      /* base64, for a file given inline */
+    const u_char  *content;      /* base64, for a file given inline, or NULL */
     size_t         content_len;
 } ngx_http_staged_update_file_t;
 

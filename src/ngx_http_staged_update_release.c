@@ -382,7 +382,7 @@ ngx_http_staged_update_add_file(ngx_http_staged_update_walk_t *w,
 
         ngx_encode_base64(&dst, &src);
 
-        file->content = dst.data;
+        file->content = dst.len ? dst.data : (u_char *) "";
         file->content_len = dst.len;
     }
 
@@ -537,7 +537,9 @@ ngx_http_staged_update_artifacts(ngx_http_staged_update_walk_t *w)
 
         /*
          * "from-1.9.0.tar.gz": the version is the leading numbers, the
-         * extension what follows them
+         * extension what follows them ("from-1.9.0.7z" too); a number
+         * that goes on with anything but a letter ("from-1.9.1-win.zip")
+         * is not taken for a shorter version
          */
 
         q = p + 5;
@@ -562,6 +564,8 @@ ngx_http_staged_update_artifacts(ngx_http_staged_update_walk_t *w)
         c[k].text.len = last ? (size_t) (last - c[k].text.data) : 0;
 
         if (last == NULL || last + 1 == end
+            || (q > p && q < end && *q != '.'
+                && !((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z')))
             || ngx_http_staged_update_version_parse(c[k].text.data,
                                                     c[k].text.len,
                                                     &c[k].from)
@@ -569,7 +573,8 @@ ngx_http_staged_update_artifacts(ngx_http_staged_update_walk_t *w)
         {
             ngx_log_error(NGX_LOG_EMERG, w->cf->log, 0,
                           "release directory \"%V\": the patch \"%V\" is "
-                          "not named from-<version>.<extension>",
+                          "not named from-<version>.<extension>, with the "
+                          "version alone between \"from-\" and the extension",
                           &rel->dir, &m[i].path);
             return NGX_ERROR;
         }
