@@ -70,6 +70,17 @@ our %RELEASES = (
         'a.txt'                      => "1.9.0 ONLY, NEVER FOR A 2.0.0 TOKEN\n",
         '.update/full.tar.gz'        => 'full 1.9.0 ' x 100,
     },
+    # a delta whose name goes on after its version: not a patch from 1.9
+    'ambiguous/2.0.0' => {
+        'a.txt'                      => "a\n",
+        '.update/full.tar.gz'        => 'F' x 2000,
+        '.update/from-1.9.1-win.zip' => 'W' x 100,
+    },
+    # an empty file, within the inline limit
+    'empty/2.0.0' => {
+        'empty.txt'                  => '',
+        'a.txt'                      => "a\n",
+    },
 );
 
 sub write_file {
@@ -1451,3 +1462,47 @@ Accept-Encoding: gzip
 --- response_body
 --- no_error_log
 [alert]
+
+
+
+=== TEST 38: a delta named from-1.9.1-win.zip is refused, not taken for a patch from 1.9
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/ambiguous/2.0.0;
+        default  100%;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- must_die
+--- error_log eval
+qr{release directory ".*/ambiguous/2\.0\.0": the patch ".*/\.update/from-1\.9\.1-win\.zip" is not named from-<version>\.<extension>, with the version alone between "from-" and the extension}
+
+
+
+=== TEST 39: inline: an empty file carries an empty content
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/empty/2.0.0;
+        default  100%;
+        inline   10;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- request
+GET /update/check?version=1.0
+--- error_code: 200
+--- response_body_like
+"files":\[\{"path":"a\.txt","size":2,"sha256":"[0-9a-f]{64}","url":"/releases/2\.0\.0/a\.txt","content":"YQo="\},\{"path":"empty\.txt","size":0,"sha256":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","url":"/releases/2\.0\.0/empty\.txt","content":""\}\]\}
+--- no_error_log
+[alert]
+[emerg]
