@@ -50,6 +50,7 @@ static ngx_int_t ngx_http_staged_update_error(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
 static ngx_table_elt_t *ngx_http_staged_update_header(ngx_http_request_t *r,
     ngx_str_t *key, u_char *data, size_t len);
+static ngx_int_t ngx_http_staged_update_no_store(ngx_http_request_t *r);
 static ngx_int_t ngx_http_staged_update_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
@@ -298,11 +299,7 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_staged_update_header(r, &(ngx_str_t)
-                                      ngx_string("Cache-Control"),
-                                      (u_char *) "no-store", 8)
-        == NULL)
-    {
+    if (ngx_http_staged_update_no_store(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -817,17 +814,30 @@ ngx_http_staged_update_error(ngx_http_request_t *r, ngx_uint_t status,
         r->keepalive = 0;
     }
 
-    if (ngx_http_staged_update_header(r, &(ngx_str_t)
-                                      ngx_string("Cache-Control"),
-                                      (u_char *) "no-store", 8)
-        == NULL)
-    {
+    if (ngx_http_staged_update_no_store(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     r->headers_out.status = status;
 
     return ngx_http_staged_update_send(r, body, 1);
+}
+
+
+/* every answer is for one client at one moment: no cache keeps it */
+
+static ngx_int_t
+ngx_http_staged_update_no_store(ngx_http_request_t *r)
+{
+    if (ngx_http_staged_update_header(r, &(ngx_str_t)
+                                      ngx_string("Cache-Control"),
+                                      (u_char *) "no-store", 8)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

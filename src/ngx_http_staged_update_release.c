@@ -357,7 +357,7 @@ ngx_http_staged_update_add_file(ngx_http_staged_update_walk_t *w,
 
     content = NULL;
 
-    if (size <= (off_t) w->track->inline_max) {
+    if (w->track->inline_max && size <= (off_t) w->track->inline_max) {
         content = ngx_pnalloc(w->cf->temp_pool, size + 1);
         if (content == NULL) {
             return NGX_ERROR;

@@ -6,10 +6,9 @@ use warnings;
 
 use Test::Nginx::Socket 'no_plan';
 
-use Cwd qw(cwd);
-use Digest::SHA qw(sha256_hex);
-use File::Basename qw(dirname);
-use File::Path qw(make_path remove_tree);
+use FindBin;
+use lib "$FindBin::Bin/common";
+use StagedUpdateTest qw(write_releases manifest $GAME_TRACK default_http_config);
 
 # the release directories: a few small files with known bytes each
 
@@ -29,203 +28,7 @@ our %RELEASES = (
     },
 );
 
-# the answer with the files of a release, as the module must build it:
-# dir is the release directory (by default the version's), client the
-# version of the client, which picks its delta if the release has one
-
-sub manifest {
-    my ($version, $mandatory, $server, $prefix, %opt) = @_;
-
-    $prefix //= "/releases/$version/";
-
-    my ($artifact, $mid) = release_parts($opt{dir} // "$main::root/$version",
-                                          $version, $prefix, $opt{client});
-
-    my $files = $RELEASES{$version};
-    my @files;
-
-    for my $path (sort grep { !m{^\.update/} } keys %$files) {
-        (my $url = $path) =~ s{([^A-Za-z0-9._~/-])}{sprintf '%%%02X', ord $1}ge;
-        push @files, sprintf '{"path":"%s","size":%d,"sha256":"%s","url":"%s%s"}',
-                             $path, length $files->{$path},
-                             sha256_hex($files->{$path}), $prefix, $url;
-    }
-
-    return sprintf('{"version":"%s","mandatory":%s', $version,
-                   $mandatory ? 'true' : 'false')
-           . (defined $server ? qq{,"server":"$server"} : '')
-           . $artifact . $mid
-           . ',"files":[' . join(',', @files) . "]}\n";
-}
-
-# what the module takes from the release directory on disk, besides the
-# files: the artifact that takes a client at version $client there (its
-# delta from .update/from-<version>.<ext>, else the full archive
-# .update/full.<ext>, else none) and the name, pub_date (the newest mtime
-# of the release's files, .update included) and notes
-
-sub version_cmp {
-    my @a = split /\./, $_[0];
-    my @b = split /\./, $_[1];
-
-    for my $i (0 .. ($#a > $#b ? $#a : $#b)) {
-        my $rc = ($a[$i] // 0) <=> ($b[$i] // 0);
-        return $rc if $rc;
-    }
-
-    return 0;
-}
-
-sub release_walk {
-    my ($dir, $top, $meta, $mtime) = @_;
-
-    opendir my $dh, $dir or die "cannot open $dir: $!\n";
-
-    for my $name (readdir $dh) {
-        next if $name eq '.' || $name eq '..';
-
-        my @st = stat "$dir/$name" or next;
-
-        if ($top && $name eq '.update') {
-            next unless -d _;
-
-            opendir my $mh, "$dir/$name" or die "cannot open $dir/$name: $!\n";
-
-            for my $m (readdir $mh) {
-                my @ms = stat "$dir/$name/$m" or next;
-                next unless -f _;
-                $meta->{$m} = [ "$dir/$name/$m", $ms[7] ];
-                $$mtime = $ms[9] if $ms[9] > $$mtime;
-            }
-
-            next;
-        }
-
-        if (-d _) {
-            release_walk("$dir/$name", 0, $meta, $mtime);
-            next;
-        }
-
-        next unless -f _;
-
-        $$mtime = $st[9] if $st[9] > $$mtime;
-    }
-}
-
-sub slurp {
-    my ($file) = @_;
-
-    open my $fh, '<:raw', $file or die "cannot read $file: $!\n";
-    local $/;
-    my $data = <$fh>;
-
-    return $data;
-}
-
-sub json_str {
-    my ($s) = @_;
-
-    $s =~ s{(["\\])}{\\$1}g;
-    $s =~ s{([\x00-\x1f])}{sprintf '\\u%04x', ord $1}ge;
-
-    return qq{"$s"};
-}
-
-sub release_parts {
-    my ($dir, $version, $prefix, $client) = @_;
-
-    my (%meta, $full, %delta);
-    my $mtime = 0;
-
-    release_walk($dir, 1, \%meta, \$mtime);
-
-    for my $name (sort keys %meta) {
-        next if length $name > 4 && $name =~ /\.sig\z/;
-
-        my $size = $meta{$name}[1];
-
-        if (length $name > 5 && $name =~ /^full\./) {
-            $full = $name if !defined $full || $size < $meta{$full}[1];
-            next;
-        }
-
-        next unless $name =~ /^from-(\d+(?:\.\d+){0,3})\.(.+)\z/;
-
-        my $from = $1;
-        my ($base) = grep { version_cmp($_, $from) == 0 } keys %delta;
-
-        if (!defined $base) {
-            $delta{$from} = $name;
-
-        } elsif ($size < $meta{$delta{$base}}[1]) {
-            delete $delta{$base};
-            $delta{$from} = $name;
-        }
-    }
-
-    # a delta no smaller than the full archive is left out
-
-    for my $from (keys %delta) {
-        delete $delta{$from}
-            if defined $full && $meta{$delta{$from}}[1] >= $meta{$full}[1];
-    }
-
-    my ($name, $from);
-
-    if (defined $client) {
-        ($from) = grep { version_cmp($_, $client) == 0 } keys %delta;
-        $name = $delta{$from} if defined $from;
-    }
-
-    $name //= $full;
-
-    my $artifact = '';
-
-    if (defined $name) {
-        (my $url = ".update/$name")
-            =~ s{([^A-Za-z0-9._~/-])}{sprintf '%%%02X', ord $1}ge;
-
-        $artifact = qq(,"url":"$prefix$url","artifact":{"type":)
-                    . (defined $from ? qq{"delta","from":"$from"} : '"full"')
-                    . sprintf(',"size":%d,"sha256":"%s"}', $meta{$name}[1],
-                              sha256_hex(slurp($meta{$name}[0])));
-
-        if ($meta{"$name.sig"}) {
-            (my $sig = slurp($meta{"$name.sig"}[0])) =~ s/[\r\n ]+\z//;
-            $artifact .= ',"signature":' . json_str($sig);
-        }
-    }
-
-    my @t = gmtime $mtime;
-    my $mid = sprintf ',"name":"%s","pub_date":"%04d-%02d-%02dT%02d:%02d:%02dZ"',
-                      $version, $t[5] + 1900, $t[4] + 1, @t[3, 2, 1, 0];
-
-    if ($meta{'notes.txt'}) {
-        (my $notes = slurp($meta{'notes.txt'}[0])) =~ s/[\r\n ]+\z//;
-        $mid .= ',"notes":' . json_str($notes) if length $notes;
-    }
-
-    return ($artifact, $mid);
-}
-
-sub write_file {
-    my ($file, $data) = @_;
-
-    make_path(dirname($file));
-    open my $fh, '>:raw', $file or die "cannot write $file: $!\n";
-    print $fh $data;
-    close $fh or die "cannot write $file: $!\n";
-}
-
-our $root = cwd() . '/t/releases-bad-input';
-
-remove_tree($root);
-
-for my $version (keys %RELEASES) {
-    for my $path (keys %{ $RELEASES{$version} }) {
-        write_file("$root/$version/$path", $RELEASES{$version}{$path});
-    }
-}
+our $root = write_releases('releases-bad-input', \%RELEASES);
 
 # the bodies of the refusals
 
@@ -242,26 +45,16 @@ our %ERR = map { $_->[0] => qq({"error":"$_->[1]"}\n) } (
     [unknown   => 'unknown server'],
 );
 
-$ENV{TEST_NGINX_RELEASES} = $root;
+# a block without an http_config of its own runs with the track "game":
+# $GAME_TRACK in t/common/StagedUpdateTest.pm
+
+add_block_preprocessor(sub { default_http_config(shift, $GAME_TRACK) });
 
 run_tests();
 
 __DATA__
 
 === TEST 1: no version: 400 with a JSON body
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -285,19 +78,6 @@ $main::ERR{noversion}
 
 
 === TEST 2: an empty version, or none among other arguments: missing
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -320,19 +100,6 @@ $main::ERR{noversion}
 
 
 === TEST 3: malformed versions
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -355,19 +122,6 @@ $main::ERR{noversion}
 
 
 === TEST 4: a malformed version: the headers
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -390,19 +144,6 @@ $main::ERR{version}
 
 
 === TEST 5: oversized versions: 100 characters, 40 characters
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -425,19 +166,6 @@ $main::ERR{version}
 
 
 === TEST 6: the longest and the most precise valid versions
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -459,19 +187,6 @@ $main::ERR{version}
 
 
 === TEST 7: server IDs with characters outside A-Z a-z 0-9 . _ - :
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -497,19 +212,6 @@ $main::ERR{version}
 
 
 === TEST 8: a server ID of 65 characters is malformed, of 64 unknown
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -529,19 +231,6 @@ $main::ERR{version}
 
 
 === TEST 9: an unknown server: 400, never a guess
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -563,19 +252,6 @@ $main::ERR{version}
 
 
 === TEST 10: an unknown server: the headers
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -597,19 +273,6 @@ $main::ERR{unknown}
 
 
 === TEST 11: an empty server ID is no server ID
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -629,19 +292,6 @@ $main::ERR{unknown}
 
 
 === TEST 12: bad client keys, even at the latest version
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -665,19 +315,6 @@ $main::ERR{unknown}
 
 
 === TEST 13: a client key of 128 characters is fine
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -697,19 +334,6 @@ $main::ERR{unknown}
 
 
 === TEST 14: a parameter given twice
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -736,19 +360,6 @@ $main::ERR{unknown}
 
 
 === TEST 15: a parameter given twice: the headers
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -770,19 +381,6 @@ $main::ERR{dup}
 
 
 === TEST 16: which refusal comes first
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -805,19 +403,6 @@ $main::ERR{dup}
 
 
 === TEST 17: other arguments are ignored
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -835,19 +420,6 @@ main::manifest("2.0.0", 1)
 
 
 === TEST 18: a long query string
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -865,19 +437,6 @@ main::manifest("2.0.0", 1)
 
 
 === TEST 19: POST: 405 with Allow and a JSON body
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -901,19 +460,6 @@ $main::ERR{method}
 
 
 === TEST 20: PUT, DELETE, OPTIONS, PATCH: 405
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -935,19 +481,6 @@ $main::ERR{method}
 
 
 === TEST 21: DELETE: the Allow header
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -968,19 +501,6 @@ $main::ERR{method}
 
 
 === TEST 22: a POST with a body, then a GET on the same connection
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -1000,19 +520,6 @@ $main::ERR{method}
 
 
 === TEST 23: a POST with a large body
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -1030,19 +537,6 @@ $main::ERR{method}
 
 
 === TEST 24: a GET with a body is answered, the body discarded
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;
@@ -1062,19 +556,6 @@ $main::ERR{method}
 
 
 === TEST 25: HEAD with bad input: 400 without a body
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;

@@ -7,10 +7,10 @@ use warnings;
 
 use Test::Nginx::Socket 'no_plan';
 
-use Cwd qw(cwd);
-use Digest::SHA qw(sha256_hex);
-use File::Basename qw(dirname);
-use File::Path qw(make_path remove_tree);
+use FindBin;
+use lib "$FindBin::Bin/common";
+use StagedUpdateTest qw(write_releases manifest write_file $GAME_TRACK
+                        default_http_config);
 
 # the release directories: a few small files with known bytes each
 
@@ -30,203 +30,7 @@ our %RELEASES = (
     },
 );
 
-# the answer with the files of a release, as the module must build it:
-# dir is the release directory (by default the version's), client the
-# version of the client, which picks its delta if the release has one
-
-sub manifest {
-    my ($version, $mandatory, $server, $prefix, %opt) = @_;
-
-    $prefix //= "/releases/$version/";
-
-    my ($artifact, $mid) = release_parts($opt{dir} // "$main::root/$version",
-                                          $version, $prefix, $opt{client});
-
-    my $files = $RELEASES{$version};
-    my @files;
-
-    for my $path (sort grep { !m{^\.update/} } keys %$files) {
-        (my $url = $path) =~ s{([^A-Za-z0-9._~/-])}{sprintf '%%%02X', ord $1}ge;
-        push @files, sprintf '{"path":"%s","size":%d,"sha256":"%s","url":"%s%s"}',
-                             $path, length $files->{$path},
-                             sha256_hex($files->{$path}), $prefix, $url;
-    }
-
-    return sprintf('{"version":"%s","mandatory":%s', $version,
-                   $mandatory ? 'true' : 'false')
-           . (defined $server ? qq{,"server":"$server"} : '')
-           . $artifact . $mid
-           . ',"files":[' . join(',', @files) . "]}\n";
-}
-
-# what the module takes from the release directory on disk, besides the
-# files: the artifact that takes a client at version $client there (its
-# delta from .update/from-<version>.<ext>, else the full archive
-# .update/full.<ext>, else none) and the name, pub_date (the newest mtime
-# of the release's files, .update included) and notes
-
-sub version_cmp {
-    my @a = split /\./, $_[0];
-    my @b = split /\./, $_[1];
-
-    for my $i (0 .. ($#a > $#b ? $#a : $#b)) {
-        my $rc = ($a[$i] // 0) <=> ($b[$i] // 0);
-        return $rc if $rc;
-    }
-
-    return 0;
-}
-
-sub release_walk {
-    my ($dir, $top, $meta, $mtime) = @_;
-
-    opendir my $dh, $dir or die "cannot open $dir: $!\n";
-
-    for my $name (readdir $dh) {
-        next if $name eq '.' || $name eq '..';
-
-        my @st = stat "$dir/$name" or next;
-
-        if ($top && $name eq '.update') {
-            next unless -d _;
-
-            opendir my $mh, "$dir/$name" or die "cannot open $dir/$name: $!\n";
-
-            for my $m (readdir $mh) {
-                my @ms = stat "$dir/$name/$m" or next;
-                next unless -f _;
-                $meta->{$m} = [ "$dir/$name/$m", $ms[7] ];
-                $$mtime = $ms[9] if $ms[9] > $$mtime;
-            }
-
-            next;
-        }
-
-        if (-d _) {
-            release_walk("$dir/$name", 0, $meta, $mtime);
-            next;
-        }
-
-        next unless -f _;
-
-        $$mtime = $st[9] if $st[9] > $$mtime;
-    }
-}
-
-sub slurp {
-    my ($file) = @_;
-
-    open my $fh, '<:raw', $file or die "cannot read $file: $!\n";
-    local $/;
-    my $data = <$fh>;
-
-    return $data;
-}
-
-sub json_str {
-    my ($s) = @_;
-
-    $s =~ s{(["\\])}{\\$1}g;
-    $s =~ s{([\x00-\x1f])}{sprintf '\\u%04x', ord $1}ge;
-
-    return qq{"$s"};
-}
-
-sub release_parts {
-    my ($dir, $version, $prefix, $client) = @_;
-
-    my (%meta, $full, %delta);
-    my $mtime = 0;
-
-    release_walk($dir, 1, \%meta, \$mtime);
-
-    for my $name (sort keys %meta) {
-        next if length $name > 4 && $name =~ /\.sig\z/;
-
-        my $size = $meta{$name}[1];
-
-        if (length $name > 5 && $name =~ /^full\./) {
-            $full = $name if !defined $full || $size < $meta{$full}[1];
-            next;
-        }
-
-        next unless $name =~ /^from-(\d+(?:\.\d+){0,3})\.(.+)\z/;
-
-        my $from = $1;
-        my ($base) = grep { version_cmp($_, $from) == 0 } keys %delta;
-
-        if (!defined $base) {
-            $delta{$from} = $name;
-
-        } elsif ($size < $meta{$delta{$base}}[1]) {
-            delete $delta{$base};
-            $delta{$from} = $name;
-        }
-    }
-
-    # a delta no smaller than the full archive is left out
-
-    for my $from (keys %delta) {
-        delete $delta{$from}
-            if defined $full && $meta{$delta{$from}}[1] >= $meta{$full}[1];
-    }
-
-    my ($name, $from);
-
-    if (defined $client) {
-        ($from) = grep { version_cmp($_, $client) == 0 } keys %delta;
-        $name = $delta{$from} if defined $from;
-    }
-
-    $name //= $full;
-
-    my $artifact = '';
-
-    if (defined $name) {
-        (my $url = ".update/$name")
-            =~ s{([^A-Za-z0-9._~/-])}{sprintf '%%%02X', ord $1}ge;
-
-        $artifact = qq(,"url":"$prefix$url","artifact":{"type":)
-                    . (defined $from ? qq{"delta","from":"$from"} : '"full"')
-                    . sprintf(',"size":%d,"sha256":"%s"}', $meta{$name}[1],
-                              sha256_hex(slurp($meta{$name}[0])));
-
-        if ($meta{"$name.sig"}) {
-            (my $sig = slurp($meta{"$name.sig"}[0])) =~ s/[\r\n ]+\z//;
-            $artifact .= ',"signature":' . json_str($sig);
-        }
-    }
-
-    my @t = gmtime $mtime;
-    my $mid = sprintf ',"name":"%s","pub_date":"%04d-%02d-%02dT%02d:%02d:%02dZ"',
-                      $version, $t[5] + 1900, $t[4] + 1, @t[3, 2, 1, 0];
-
-    if ($meta{'notes.txt'}) {
-        (my $notes = slurp($meta{'notes.txt'}[0])) =~ s/[\r\n ]+\z//;
-        $mid .= ',"notes":' . json_str($notes) if length $notes;
-    }
-
-    return ($artifact, $mid);
-}
-
-sub write_file {
-    my ($file, $data) = @_;
-
-    make_path(dirname($file));
-    open my $fh, '>:raw', $file or die "cannot write $file: $!\n";
-    print $fh $data;
-    close $fh or die "cannot write $file: $!\n";
-}
-
-our $root = cwd() . '/t/releases-input';
-
-remove_tree($root);
-
-for my $version (keys %RELEASES) {
-    for my $path (keys %{ $RELEASES{$version} }) {
-        write_file("$root/$version/$path", $RELEASES{$version}{$path});
-    }
-}
+our $root = write_releases('releases-input', \%RELEASES);
 
 # an SSI page that asks the same question with the same client key in two
 # locations, one reading it from $arg_client, the other through a value
@@ -239,26 +43,16 @@ write_file("$root/ssi/sticky.html", join '', map {
     . qq{<!--# include virtual="/cv/check?version=1.6.0&c=$_" -->;\n}
 } @KEYS);
 
-$ENV{TEST_NGINX_RELEASES} = $root;
+# a block without an http_config of its own runs with the track "game":
+# $GAME_TRACK in t/common/StagedUpdateTest.pm
+
+add_block_preprocessor(sub { default_http_config(shift, $GAME_TRACK) });
 
 run_tests();
 
 __DATA__
 
 === TEST 1: a header, a cookie: a mandatory upgrade with a server
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update_input version=$http_x_version server=$cookie_srv
@@ -282,19 +76,6 @@ main::manifest("1.9.0", 1, "shard-1")
 
 
 === TEST 2: a header: the query arguments are not read
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update_input version=$http_x_version server=$cookie_srv
@@ -317,19 +98,6 @@ main::manifest("2.0.0", 1)
 
 
 === TEST 3: a header: none is a missing version, the query arguments are not read
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update_input version=$http_x_version server=$cookie_srv
@@ -348,19 +116,6 @@ GET /update/check?version=0.9
 
 
 === TEST 4: a header: empty is a missing version
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update_input version=$http_x_version server=$cookie_srv
@@ -381,19 +136,6 @@ X-Version:
 
 
 === TEST 5: a header: a malformed version
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update_input version=$http_x_version server=$cookie_srv
@@ -414,19 +156,6 @@ X-Version: 1.2.x
 
 
 === TEST 6: a cookie: a malformed server ID
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update_input version=$http_x_version server=$cookie_srv
@@ -448,19 +177,6 @@ Cookie: srv=shard/1
 
 
 === TEST 7: a cookie: an unknown server
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update_input version=$http_x_version server=$cookie_srv
@@ -482,19 +198,6 @@ Cookie: srv=shard-9
 
 
 === TEST 8: a header: a malformed client key
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update_input version=$http_x_version server=$cookie_srv
@@ -516,19 +219,6 @@ X-Client: a/b
 
 
 === TEST 9: a header at the latest version
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update_input version=$http_x_version server=$cookie_srv
@@ -552,19 +242,6 @@ X-Update-Rule: game:latest
 
 
 === TEST 10: a path segment from a regex location
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location ~ ^/v/(?<ver>[^/]+)/check$ {
         staged_update_input version=$ver;
@@ -591,19 +268,6 @@ X-Update-Rule: game:latest
 
 
 === TEST 11: a path segment: the trace
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location ~ ^/v/(?<ver>[^/]+)/check$ {
         staged_update_input version=$ver;
@@ -623,19 +287,6 @@ X-Update-Percent: 0.00
 
 
 === TEST 12: a renamed argument: version=$arg_v
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update_input version=$arg_v;
@@ -659,19 +310,6 @@ X-Update-Percent: 0.00
 
 
 === TEST 13: a renamed argument given twice
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update_input version=$arg_v;
@@ -692,19 +330,6 @@ X-Update-Percent: 0.00
 
 
 === TEST 14: all three renamed
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update_input version=$arg_ver server=$arg_shard client=$arg_cid;
@@ -725,19 +350,6 @@ X-Update-Percent: 0.00
 
 
 === TEST 15: a version made of two arguments
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update_input version=$arg_major.$arg_minor;
@@ -759,19 +371,6 @@ X-Update-Percent: 0.00
 
 
 === TEST 16: a server ID made of text and an argument
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update_input server=shard-$arg_shard;
@@ -906,19 +505,6 @@ X-Client: bad/key
 
 
 === TEST 20: staged_update_input at server level is inherited
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     staged_update_input version=$arg_v;
 
@@ -945,19 +531,6 @@ X-Client: bad/key
 
 
 === TEST 21: a sticky client key read through a value with variables gives the same answers
---- http_config
-    staged_update_zone updates 1m;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
-        minimum  1.0.0;
-        default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$TEST_NGINX_RELEASES/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-    }
 --- config
     location = /update/check {
         staged_update game;

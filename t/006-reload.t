@@ -16,10 +16,10 @@ use Test::Nginx::Socket 'no_plan';
 use_hup();
 no_shuffle();
 
-use Cwd qw(cwd);
-use Digest::SHA qw(sha256_hex);
-use File::Basename qw(dirname);
-use File::Path qw(make_path remove_tree);
+use FindBin;
+use lib "$FindBin::Bin/common";
+use StagedUpdateTest qw(write_releases manifest write_file);
+use File::Path qw(remove_tree);
 
 # the release directories: a few small files with known bytes each
 
@@ -44,203 +44,7 @@ our %RELEASES = (
     },
 );
 
-# the answer with the files of a release, as the module must build it:
-# dir is the release directory (by default the version's), client the
-# version of the client, which picks its delta if the release has one
-
-sub manifest {
-    my ($version, $mandatory, $server, $prefix, %opt) = @_;
-
-    $prefix //= "/releases/$version/";
-
-    my ($artifact, $mid) = release_parts($opt{dir} // "$main::root/$version",
-                                          $version, $prefix, $opt{client});
-
-    my $files = $RELEASES{$version};
-    my @files;
-
-    for my $path (sort grep { !m{^\.update/} } keys %$files) {
-        (my $url = $path) =~ s{([^A-Za-z0-9._~/-])}{sprintf '%%%02X', ord $1}ge;
-        push @files, sprintf '{"path":"%s","size":%d,"sha256":"%s","url":"%s%s"}',
-                             $path, length $files->{$path},
-                             sha256_hex($files->{$path}), $prefix, $url;
-    }
-
-    return sprintf('{"version":"%s","mandatory":%s', $version,
-                   $mandatory ? 'true' : 'false')
-           . (defined $server ? qq{,"server":"$server"} : '')
-           . $artifact . $mid
-           . ',"files":[' . join(',', @files) . "]}\n";
-}
-
-# what the module takes from the release directory on disk, besides the
-# files: the artifact that takes a client at version $client there (its
-# delta from .update/from-<version>.<ext>, else the full archive
-# .update/full.<ext>, else none) and the name, pub_date (the newest mtime
-# of the release's files, .update included) and notes
-
-sub version_cmp {
-    my @a = split /\./, $_[0];
-    my @b = split /\./, $_[1];
-
-    for my $i (0 .. ($#a > $#b ? $#a : $#b)) {
-        my $rc = ($a[$i] // 0) <=> ($b[$i] // 0);
-        return $rc if $rc;
-    }
-
-    return 0;
-}
-
-sub release_walk {
-    my ($dir, $top, $meta, $mtime) = @_;
-
-    opendir my $dh, $dir or die "cannot open $dir: $!\n";
-
-    for my $name (readdir $dh) {
-        next if $name eq '.' || $name eq '..';
-
-        my @st = stat "$dir/$name" or next;
-
-        if ($top && $name eq '.update') {
-            next unless -d _;
-
-            opendir my $mh, "$dir/$name" or die "cannot open $dir/$name: $!\n";
-
-            for my $m (readdir $mh) {
-                my @ms = stat "$dir/$name/$m" or next;
-                next unless -f _;
-                $meta->{$m} = [ "$dir/$name/$m", $ms[7] ];
-                $$mtime = $ms[9] if $ms[9] > $$mtime;
-            }
-
-            next;
-        }
-
-        if (-d _) {
-            release_walk("$dir/$name", 0, $meta, $mtime);
-            next;
-        }
-
-        next unless -f _;
-
-        $$mtime = $st[9] if $st[9] > $$mtime;
-    }
-}
-
-sub slurp {
-    my ($file) = @_;
-
-    open my $fh, '<:raw', $file or die "cannot read $file: $!\n";
-    local $/;
-    my $data = <$fh>;
-
-    return $data;
-}
-
-sub json_str {
-    my ($s) = @_;
-
-    $s =~ s{(["\\])}{\\$1}g;
-    $s =~ s{([\x00-\x1f])}{sprintf '\\u%04x', ord $1}ge;
-
-    return qq{"$s"};
-}
-
-sub release_parts {
-    my ($dir, $version, $prefix, $client) = @_;
-
-    my (%meta, $full, %delta);
-    my $mtime = 0;
-
-    release_walk($dir, 1, \%meta, \$mtime);
-
-    for my $name (sort keys %meta) {
-        next if length $name > 4 && $name =~ /\.sig\z/;
-
-        my $size = $meta{$name}[1];
-
-        if (length $name > 5 && $name =~ /^full\./) {
-            $full = $name if !defined $full || $size < $meta{$full}[1];
-            next;
-        }
-
-        next unless $name =~ /^from-(\d+(?:\.\d+){0,3})\.(.+)\z/;
-
-        my $from = $1;
-        my ($base) = grep { version_cmp($_, $from) == 0 } keys %delta;
-
-        if (!defined $base) {
-            $delta{$from} = $name;
-
-        } elsif ($size < $meta{$delta{$base}}[1]) {
-            delete $delta{$base};
-            $delta{$from} = $name;
-        }
-    }
-
-    # a delta no smaller than the full archive is left out
-
-    for my $from (keys %delta) {
-        delete $delta{$from}
-            if defined $full && $meta{$delta{$from}}[1] >= $meta{$full}[1];
-    }
-
-    my ($name, $from);
-
-    if (defined $client) {
-        ($from) = grep { version_cmp($_, $client) == 0 } keys %delta;
-        $name = $delta{$from} if defined $from;
-    }
-
-    $name //= $full;
-
-    my $artifact = '';
-
-    if (defined $name) {
-        (my $url = ".update/$name")
-            =~ s{([^A-Za-z0-9._~/-])}{sprintf '%%%02X', ord $1}ge;
-
-        $artifact = qq(,"url":"$prefix$url","artifact":{"type":)
-                    . (defined $from ? qq{"delta","from":"$from"} : '"full"')
-                    . sprintf(',"size":%d,"sha256":"%s"}', $meta{$name}[1],
-                              sha256_hex(slurp($meta{$name}[0])));
-
-        if ($meta{"$name.sig"}) {
-            (my $sig = slurp($meta{"$name.sig"}[0])) =~ s/[\r\n ]+\z//;
-            $artifact .= ',"signature":' . json_str($sig);
-        }
-    }
-
-    my @t = gmtime $mtime;
-    my $mid = sprintf ',"name":"%s","pub_date":"%04d-%02d-%02dT%02d:%02d:%02dZ"',
-                      $version, $t[5] + 1900, $t[4] + 1, @t[3, 2, 1, 0];
-
-    if ($meta{'notes.txt'}) {
-        (my $notes = slurp($meta{'notes.txt'}[0])) =~ s/[\r\n ]+\z//;
-        $mid .= ',"notes":' . json_str($notes) if length $notes;
-    }
-
-    return ($artifact, $mid);
-}
-
-sub write_file {
-    my ($file, $data) = @_;
-
-    make_path(dirname($file));
-    open my $fh, '>:raw', $file or die "cannot write $file: $!\n";
-    print $fh $data;
-    close $fh or die "cannot write $file: $!\n";
-}
-
-our $root = cwd() . '/t/releases-reload';
-
-remove_tree($root);
-
-for my $version (keys %RELEASES) {
-    for my $path (keys %{ $RELEASES{$version} }) {
-        write_file("$root/$version/$path", $RELEASES{$version}{$path});
-    }
-}
+our $root = write_releases('releases-reload', \%RELEASES);
 
 # the release directory "live" of version 2.1.0, written now and written
 # again just before the block that says it is republished: one file
@@ -310,8 +114,6 @@ for my $pct (0, 100) {
         map({ sprintf "    server s%03d latest=1.9.0;\n", $_ } 1 .. 149),
         "}\n");
 }
-
-$ENV{TEST_NGINX_RELEASES} = $root;
 
 run_tests();
 
