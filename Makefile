@@ -29,7 +29,7 @@ CFLAGS_STRICT := -Wall -Wextra -Werror -Wno-unused-parameter
 
 LAUNCHER := $(BUILD)/launcher
 
-.PHONY: all module deps run stop test unit t asan asan-test fuzz clean \
+.PHONY: all module deps run stop test unit t asan asan-test fuzz fuzz-replay clean \
         launcher launcher-demo bench-delivery
 
 all: module
@@ -90,6 +90,7 @@ t: module $(LAUNCHER)
 
 test: deps
 	$(MAKE) unit
+	$(MAKE) fuzz-replay
 	$(MAKE) t
 	$(MAKE) asan-test
 
@@ -165,6 +166,20 @@ fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 	        || { tail -40 $(BUILD)/fuzz/$$t.log; exit 1; }; \
 	    grep '^stat::number_of_executed_units' $(BUILD)/fuzz/$$t.log; \
 	done
+
+# the fuzz targets' seed corpora, replayed by gcc builds (no clang needed)
+
+fuzz-replay: $(FUZZ_TARGETS:%=$(BUILD)/replay/%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    $(BUILD)/replay/$$t fuzz/corpus/$$t > /dev/null; \
+	    echo "fuzz-replay: $$t: $$(ls fuzz/corpus/$$t | wc -l) inputs ok"; \
+	done
+
+$(BUILD)/replay/%: fuzz/%.c fuzz/fuzz_replay.h $(PURE) $(wildcard src/*.h)
+	mkdir -p $(BUILD)/replay
+	$(CC) $(CFLAGS_STRICT) -g -O1 -fsanitize=address,undefined \
+	    -fno-sanitize-recover=all -DSTANDALONE_MAIN -Isrc -o $@ $< $(PURE) \
+	    -lcrypto
 
 $(BUILD)/fuzz/%: fuzz/%.c $(PURE) $(wildcard src/*.h)
 	mkdir -p $(BUILD)/fuzz
