@@ -1439,7 +1439,8 @@ ngx_http_staged_update_conf_url(ngx_conf_t *cf,
         }
     }
 
-    if (i == url->len && url->len && url->data[url->len - 1] == '/'
+    if (i == url->len && url->len && url->len <= 1024
+        && url->data[url->len - 1] == '/'
         && (url->data[0] == '/'
             || ((ngx_strncmp(url->data, "http://", 7) == 0
                  || ngx_strncmp(url->data, "https://", 8) == 0)
@@ -1451,7 +1452,8 @@ ngx_http_staged_update_conf_url(ngx_conf_t *cf,
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "staged_update_track \"%V\": invalid url \"%V\": "
                        "a path or an http(s):// URL that ends in \"/\", "
-                       "without spaces, quotes, backslashes, \"?\" or \"#\"",
+                       "without spaces, quotes, backslashes, \"?\" or \"#\", "
+                       "of at most 1024 bytes",
                        &tcf->track->name, url);
     return NGX_CONF_ERROR;
 }

@@ -338,6 +338,18 @@ ngx_http_staged_update_add_file(ngx_http_staged_update_walk_t *w,
         return NGX_ERROR;
     }
 
+    /* a token signs the URL's path: it must fit */
+
+    if (w->rel->path.len + path->len - root
+        > NGX_HTTP_STAGED_UPDATE_PATH_MAXLEN)
+    {
+        ngx_log_error(NGX_LOG_EMERG, w->cf->log, 0,
+                      "release directory \"%V\": the URL path of \"%V\" is "
+                      "longer than %d bytes", &w->rel->dir, path,
+                      NGX_HTTP_STAGED_UPDATE_PATH_MAXLEN);
+        return NGX_ERROR;
+    }
+
     file = ngx_array_push(&w->files);
     if (file == NULL) {
         return NGX_ERROR;
