@@ -100,6 +100,8 @@ static char *ngx_http_staged_update_track_sign(ngx_conf_t *cf,
 static char *ngx_http_staged_update_secret(ngx_conf_t *cf,
     ngx_http_staged_update_track_conf_t *tcf, ngx_str_t *file,
     ngx_http_staged_update_secret_t *secret);
+static ngx_uint_t ngx_http_staged_update_opt(ngx_str_t *arg,
+    const char *name, ngx_str_t *v);
 static void ngx_http_staged_update_key_free(void *data);
 static void ngx_http_staged_update_tokens_free(void *data);
 static void ngx_http_staged_update_secret_cleanup(void *data);
@@ -778,8 +780,8 @@ ngx_http_staged_update_track_line(ngx_conf_t *cf, ngx_command_t *dummy,
         tcf->line = cf->conf_file->line;
 
         if (n == 4) {
-            if (value[3].len <= 4
-                || ngx_strncmp(value[3].data, "url=", 4) != 0)
+            if (!ngx_http_staged_update_opt(&value[3], "url=", &tcf->url)
+                || tcf->url.len == 0)
             {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "staged_update_track \"%V\": \"latest\" "
@@ -787,9 +789,6 @@ ngx_http_staged_update_track_line(ngx_conf_t *cf, ngx_command_t *dummy,
                                    "expected url=<prefix>", name, &value[3]);
                 return NGX_CONF_ERROR;
             }
-
-            tcf->url.data = value[3].data + 4;
-            tcf->url.len = value[3].len - 4;
 
             return ngx_http_staged_update_conf_url(cf, tcf, &tcf->url);
         }
@@ -887,13 +886,7 @@ ngx_http_staged_update_track_server(ngx_conf_t *cf,
 
     for (i = 2; i < cf->args->nelts; i++) {
 
-#define ngx_http_staged_update_opt(s)                                         \
-        (value[i].len >= sizeof(s) - 1                                        \
-         && ngx_strncmp(value[i].data, s, sizeof(s) - 1) == 0                 \
-         && (v.data = value[i].data + sizeof(s) - 1,                          \
-             v.len = value[i].len - (sizeof(s) - 1), 1))
-
-        if (ngx_http_staged_update_opt("latest=") && scf->latest.len == 0) {
+        if (ngx_http_staged_update_opt(&value[i], "latest=", &v) && scf->latest.len == 0) {
 
             if (ngx_http_staged_update_conf_version(cf, tcf, "latest=", &v,
                                                     &scf->spec.latest)
@@ -906,7 +899,7 @@ ngx_http_staged_update_track_server(ngx_conf_t *cf,
             continue;
         }
 
-        if (ngx_http_staged_update_opt("minimum=") && !scf->minimum) {
+        if (ngx_http_staged_update_opt(&value[i], "minimum=", &v) && !scf->minimum) {
             scf->minimum = 1;
 
             if (ngx_http_staged_update_conf_version(cf, tcf, "minimum=", &v,
@@ -919,7 +912,7 @@ ngx_http_staged_update_track_server(ngx_conf_t *cf,
             continue;
         }
 
-        if (ngx_http_staged_update_opt("default=") && !scf->pct) {
+        if (ngx_http_staged_update_opt(&value[i], "default=", &v) && !scf->pct) {
             scf->pct = 1;
 
             if (ngx_http_staged_update_conf_pct(cf, tcf, "default=", &v,
@@ -932,14 +925,14 @@ ngx_http_staged_update_track_server(ngx_conf_t *cf,
             continue;
         }
 
-        if (ngx_http_staged_update_opt("release=") && scf->dir.len == 0
+        if (ngx_http_staged_update_opt(&value[i], "release=", &v) && scf->dir.len == 0
             && v.len)
         {
             scf->dir = v;
             continue;
         }
 
-        if (ngx_http_staged_update_opt("url=") && scf->url.len == 0) {
+        if (ngx_http_staged_update_opt(&value[i], "url=", &v) && scf->url.len == 0) {
             scf->url = v;
 
             if (ngx_http_staged_update_conf_url(cf, tcf, &v) != NGX_CONF_OK) {
@@ -948,8 +941,6 @@ ngx_http_staged_update_track_server(ngx_conf_t *cf,
 
             continue;
         }
-
-#undef ngx_http_staged_update_opt
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "staged_update_track \"%V\": server \"%V\" has "
@@ -1483,12 +1474,9 @@ ngx_http_staged_update_track_token(ngx_conf_t *cf,
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "secret=", 7) == 0
+        if (ngx_http_staged_update_opt(&value[i], "secret=", &v)
             && tc->secrets[0].len == 0)
         {
-            v.data = value[i].data + 7;
-            v.len = value[i].len - 7;
-
             if (ngx_http_staged_update_secret(cf, tcf, &v, &tc->secrets[0])
                 != NGX_CONF_OK)
             {
@@ -1498,11 +1486,10 @@ ngx_http_staged_update_track_token(ngx_conf_t *cf,
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "previous=", 9) == 0
+        if (ngx_http_staged_update_opt(&value[i], "previous=", &v)
             && previous.len == 0)
         {
-            previous.data = value[i].data + 9;
-            previous.len = value[i].len - 9;
+            previous = v;
 
             if (ngx_http_staged_update_secret(cf, tcf, &previous,
                                               &tc->secrets[1])
@@ -1514,35 +1501,26 @@ ngx_http_staged_update_track_token(ngx_conf_t *cf,
             continue;
         }
 
-        if ((ngx_strncmp(value[i].data, "grace=", 6) == 0
-             && grace == NGX_CONF_UNSET)
-            || ngx_strncmp(value[i].data, "ttl=", 4) == 0)
+        if (ngx_http_staged_update_opt(&value[i], "grace=", &v)
+            && grace == NGX_CONF_UNSET)
         {
-            v.data = (u_char *) ngx_strlchr(value[i].data,
-                                            value[i].data + value[i].len, '=')
-                     + 1;
-            v.len = value[i].data + value[i].len - v.data;
+            grace = ngx_parse_time(&v, 1);
 
-            if (value[i].data[0] == 'g') {
-                grace = ngx_parse_time(&v, 1);
-
-                if (grace != NGX_ERROR) {
-                    continue;
-                }
-
-            } else {
-                tc->ttl = ngx_parse_time(&v, 1);
-
-                if (tc->ttl != NGX_ERROR && tc->ttl >= 60) {
-                    continue;
-                }
+            if (grace == NGX_ERROR) {
+                goto invalid;
             }
 
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "staged_update_track \"%V\": \"token\" has "
-                               "an invalid time \"%V\" (ttl is at least 60s)",
-                               &tcf->track->name, &value[i]);
-            return NGX_CONF_ERROR;
+            continue;
+        }
+
+        if (ngx_http_staged_update_opt(&value[i], "ttl=", &v)) {
+            tc->ttl = ngx_parse_time(&v, 1);
+
+            if (tc->ttl == NGX_ERROR || tc->ttl < 60) {
+                goto invalid;
+            }
+
+            continue;
         }
 
         if (value[i].len == 6 && ngx_strncmp(value[i].data, "client", 6) == 0)
@@ -1574,6 +1552,34 @@ ngx_http_staged_update_track_token(ngx_conf_t *cf,
     }
 
     return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "staged_update_track \"%V\": \"token\" has an "
+                       "invalid time \"%V\" (ttl is at least 60s)",
+                       &tcf->track->name, &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+/* a "name=value" parameter: 1 and the value in v if arg is that one */
+
+static ngx_uint_t
+ngx_http_staged_update_opt(ngx_str_t *arg, const char *name, ngx_str_t *v)
+{
+    size_t  len;
+
+    len = ngx_strlen(name);
+
+    if (arg->len < len || ngx_strncmp(arg->data, name, len) != 0) {
+        return 0;
+    }
+
+    v->data = arg->data + len;
+    v->len = arg->len - len;
+
+    return 1;
 }
 
 

@@ -38,6 +38,8 @@ static ngx_int_t ngx_http_staged_update_tokens(ngx_http_request_t *r,
     ngx_http_staged_update_track_t *track,
     ngx_http_staged_update_release_t *rel, ngx_str_t *client,
     ngx_str_t *list, ngx_str_t *part, ngx_int_t artifact);
+static time_t ngx_http_staged_update_expires(
+    ngx_http_staged_update_track_t *track);
 static ngx_int_t ngx_http_staged_update_redirect(ngx_http_request_t *r,
     ngx_http_staged_update_track_t *track,
     ngx_http_staged_update_release_t *rel,
@@ -498,10 +500,22 @@ ngx_http_staged_update_answer(ngx_http_request_t *r,
 
 
 /*
+ * A token's expiry: at least the track's ttl from now, rounded up to a
+ * minute, so that a worker makes a release's tokens once a minute (without
+ * a client binding), not once a request.
+ */
+
+static time_t
+ngx_http_staged_update_expires(ngx_http_staged_update_track_t *track)
+{
+    return (ngx_time() + track->token.ttl) / 60 * 60 + 60;
+}
+
+
+/*
  * The files and the artifact with tokens, in the request's pool.  Without
  * a client binding, the tokens of this worker are made once for each
- * expiry: the expiry is rounded up to a minute, so a release costs its
- * HMACs once a minute, not once a request.
+ * expiry (see ngx_http_staged_update_expires()).
  */
 
 static ngx_int_t
@@ -514,7 +528,7 @@ ngx_http_staged_update_tokens(ngx_http_request_t *r,
     ngx_str_t   *parts, none;
     ngx_pool_t  *pool;
 
-    expires = (ngx_time() + track->token.ttl) / 60 * 60 + 60;
+    expires = ngx_http_staged_update_expires(track);
 
     if (track->token.client && client->len) {
         parts = ngx_palloc(r->pool, (rel->nartifacts + 1) * sizeof(ngx_str_t));
@@ -600,7 +614,7 @@ ngx_http_staged_update_redirect(ngx_http_request_t *r,
     location = a->url;
 
     if (track->token.on) {
-        expires = (ngx_time() + track->token.ttl) / 60 * 60 + 60;
+        expires = ngx_http_staged_update_expires(track);
 
         p = ngx_pnalloc(r->pool, a->url.len + sizeof("?token=") - 1
                                  + NGX_HTTP_STAGED_UPDATE_TOKEN_MAXLEN);

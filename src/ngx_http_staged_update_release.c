@@ -68,6 +68,9 @@ static ngx_int_t ngx_http_staged_update_read(ngx_http_staged_update_walk_t *w,
     ngx_http_staged_update_meta_t *m, ngx_str_t *text);
 static ngx_int_t ngx_http_staged_update_build(
     ngx_http_staged_update_walk_t *w);
+static ngx_int_t ngx_http_staged_update_list(ngx_pool_t *pool,
+    ngx_http_staged_update_release_t *rel,
+    ngx_http_staged_update_file_t *files, ngx_str_t *list);
 static ngx_int_t ngx_http_staged_update_sign(ngx_http_staged_update_walk_t *w,
     ngx_str_t *tail);
 
@@ -948,25 +951,43 @@ ngx_http_staged_update_build(ngx_http_staged_update_walk_t *w)
 
     rel->mid.len = p - rel->mid.data;
 
-    /* ,"files":[...] */
-
-    len = sizeof(",\"files\":") - 1
-          + ngx_http_staged_update_json_files(NULL, rel->files, rel->nfiles,
-                                              rel->url.data, rel->url.len);
-
-    rel->list.data = ngx_pnalloc(pool, len);
-    if (rel->list.data == NULL) {
+    if (ngx_http_staged_update_list(pool, rel, rel->files, &rel->list)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    p = ngx_cpymem(rel->list.data, ",\"files\":", sizeof(",\"files\":") - 1);
-    ngx_http_staged_update_json_files(p, rel->files, rel->nfiles,
-                                      rel->url.data, rel->url.len);
-    rel->list.len = len;
 
     /* ,"signed":"...","signatures":[...]}\n */
 
     return ngx_http_staged_update_sign(w, &rel->tail);
+}
+
+
+/* ,"files":[...]: the release's files, their URLs with tokens or without */
+
+static ngx_int_t
+ngx_http_staged_update_list(ngx_pool_t *pool,
+    ngx_http_staged_update_release_t *rel,
+    ngx_http_staged_update_file_t *files, ngx_str_t *list)
+{
+    u_char  *p;
+    size_t   len;
+
+    len = sizeof(",\"files\":") - 1
+          + ngx_http_staged_update_json_files(NULL, files, rel->nfiles,
+                                              rel->url.data, rel->url.len);
+
+    list->data = ngx_pnalloc(pool, len);
+    if (list->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(list->data, ",\"files\":", sizeof(",\"files\":") - 1);
+    ngx_http_staged_update_json_files(p, files, rel->nfiles,
+                                      rel->url.data, rel->url.len);
+    list->len = len;
+
+    return NGX_OK;
 }
 
 
@@ -1107,7 +1128,6 @@ ngx_http_staged_update_release_tokens(ngx_pool_t *pool,
     ngx_str_t *list, ngx_str_t *parts)
 {
     u_char                             *p, *q;
-    size_t                              len;
     ngx_uint_t                          i;
     ngx_http_staged_update_file_t      *files;
     ngx_http_staged_update_artifact_t  *a;
@@ -1147,19 +1167,9 @@ ngx_http_staged_update_release_tokens(ngx_pool_t *pool,
                                    path, p - path);
     }
 
-    len = sizeof(",\"files\":") - 1
-          + ngx_http_staged_update_json_files(NULL, files, rel->nfiles,
-                                              rel->url.data, rel->url.len);
-
-    list->data = ngx_pnalloc(pool, len);
-    if (list->data == NULL) {
+    if (ngx_http_staged_update_list(pool, rel, files, list) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    p = ngx_cpymem(list->data, ",\"files\":", sizeof(",\"files\":") - 1);
-    ngx_http_staged_update_json_files(p, files, rel->nfiles,
-                                      rel->url.data, rel->url.len);
-    list->len = len;
 
     /* ,"url":"<url>?token=<token>" and the artifact's info */
 

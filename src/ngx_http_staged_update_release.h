@@ -13,7 +13,6 @@
 
 /* the release directory's reserved top-level folder: archives, patches */
 #define NGX_HTTP_STAGED_UPDATE_META        ".update"
-#define NGX_HTTP_STAGED_UPDATE_ARCHIVE     "full."
 
 
 ngx_int_t ngx_http_staged_update_release_load(ngx_conf_t *cf,
