@@ -13,6 +13,7 @@
 #include "src/ngx_http_staged_update_handler.h"
 #include "src/ngx_http_staged_update_release.h"
 #include "src/ngx_http_staged_update_zone.h"
+#include "src/ngx_http_staged_update_explain.h"
 
 #include <openssl/pem.h>
 
@@ -107,6 +108,10 @@ static void ngx_http_staged_update_tokens_free(void *data);
 static void ngx_http_staged_update_secret_cleanup(void *data);
 static char *ngx_http_staged_update_verify(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_staged_update_explain(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_staged_update_origins(ngx_conf_t *cf,
+    ngx_http_staged_update_track_conf_t *tcf);
 
 
 static ngx_conf_enum_t  ngx_http_staged_update_modes[] = {
@@ -149,6 +154,13 @@ static ngx_command_t  ngx_http_staged_update_commands[] = {
     { ngx_string("staged_update_verify"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_staged_update_verify,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("staged_update_explain"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_staged_update_explain,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -294,6 +306,7 @@ ngx_http_staged_update_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     slcf->track = NULL;
+     *     slcf->explain = NULL;
      *     slcf->mode = NGX_HTTP_STAGED_UPDATE_CHECK;
      *     slcf->input = NULL;
      */
@@ -377,6 +390,10 @@ ngx_http_staged_update(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
+    if (slcf->explain) {
+        return "cannot share a location with \"staged_update_explain\"";
+    }
+
     value = cf->args->elts;
 
     if (cf->args->nelts == 3) {
@@ -434,6 +451,39 @@ ngx_http_staged_update_verify(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     slcf->verify->verified = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+/* staged_update_explain <track>; */
+
+static char *
+ngx_http_staged_update_explain(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_staged_update_loc_conf_t *slcf = conf;
+
+    ngx_str_t                 *value;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (slcf->explain) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (slcf->track) {
+        return "cannot share a location with \"staged_update\"";
+    }
+
+    slcf->explain = ngx_http_staged_update_track_get(cf, &value[1]);
+    if (slcf->explain == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_staged_update_explain_handler;
 
     return NGX_CONF_OK;
 }
@@ -1034,6 +1084,7 @@ ngx_http_staged_update_track_rule(ngx_conf_t *cf,
     rule->text = pattern->data;
     rule->text_len = pattern->len;
     rule->data = cf->conf_file->line;
+    rule->file = cf->conf_file->file.name.data;
 
     err = ngx_http_staged_update_range_parse(pattern->data, pattern->len,
                                              &rule->range);
@@ -1136,6 +1187,10 @@ ngx_http_staged_update_track_done(ngx_conf_t *cf,
         specs[i] = scf[i].spec;
     }
 
+    if (ngx_http_staged_update_origins(cf, tcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     /* the release files, read and hashed once */
 
     rel = track->releases.elts;
@@ -1189,6 +1244,49 @@ ngx_http_staged_update_track_done(ngx_conf_t *cf,
                       "in %s:%ui", name, specs[dup].name_len,
                       specs[dup].name, err, track->conf_file, scf[dup].line);
         return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Where each rule of the table is written, in the order of the table's
+ * rules (the track's, then each server's, as sorted): the table in the
+ * zone holds no file names.
+ */
+
+static ngx_int_t
+ngx_http_staged_update_origins(ngx_conf_t *cf,
+    ngx_http_staged_update_track_conf_t *tcf)
+{
+    ngx_uint_t                             i, j, n;
+    ngx_http_staged_update_origin_t       *o;
+    ngx_http_staged_update_scope_spec_t   *spec;
+    ngx_http_staged_update_server_conf_t  *scf;
+
+    scf = tcf->servers.elts;
+    n = tcf->spec.nrules;
+
+    for (i = 0; i < tcf->servers.nelts; i++) {
+        n += scf[i].spec.nrules;
+    }
+
+    o = ngx_palloc(cf->pool, (n + 1) * sizeof(ngx_http_staged_update_origin_t));
+    if (o == NULL) {
+        return NGX_ERROR;
+    }
+
+    tcf->track->origins = o;
+
+    for (i = 0; i <= tcf->servers.nelts; i++) {
+        spec = (i == 0) ? &tcf->spec : &scf[i - 1].spec;
+
+        for (j = 0; j < spec->nrules; j++) {
+            o->file = (u_char *) spec->rules[j].file;
+            o->line = spec->rules[j].data;
+            o++;
+        }
     }
 
     return NGX_OK;

@@ -12,6 +12,17 @@
 #include "ngx_http_staged_update_release.h"
 
 
+/*
+ * The input is read and validated by one function, which the check
+ * inlines (its hot path) and staged_update_explain calls.
+ */
+#if (defined __GNUC__ || defined __clang__)
+#define ngx_http_staged_update_inline  __attribute__((always_inline)) inline
+#else
+#define ngx_http_staged_update_inline  ngx_inline
+#endif
+
+
 #define NGX_HTTP_STAGED_UPDATE_NONE       1
 #define NGX_HTTP_STAGED_UPDATE_UPGRADE    2
 #define NGX_HTTP_STAGED_UPDATE_MANDATORY  3
@@ -27,8 +38,15 @@ typedef struct {
 } ngx_http_staged_update_ctx_t;
 
 
-static ngx_int_t ngx_http_staged_update_read(ngx_http_request_t *r,
-    ngx_http_staged_update_loc_conf_t *slcf, ngx_str_t *value);
+static ngx_http_staged_update_inline ngx_int_t ngx_http_staged_update_read(
+    ngx_http_request_t *r, ngx_http_staged_update_loc_conf_t *slcf,
+    ngx_str_t *value);
+static ngx_http_staged_update_inline ngx_int_t
+    ngx_http_staged_update_input_get(
+    ngx_http_request_t *r, ngx_http_staged_update_loc_conf_t *slcf,
+    ngx_http_staged_update_track_t *track, ngx_str_t *value,
+    ngx_http_staged_update_version_t *v,
+    const ngx_http_staged_update_scope_t **server, ngx_uint_t *e);
 static ngx_int_t ngx_http_staged_update_answer(ngx_http_request_t *r,
     ngx_http_staged_update_loc_conf_t *slcf,
     ngx_http_staged_update_release_t *rel,
@@ -44,15 +62,12 @@ static ngx_int_t ngx_http_staged_update_redirect(ngx_http_request_t *r,
     ngx_http_staged_update_track_t *track,
     ngx_http_staged_update_release_t *rel,
     ngx_http_staged_update_artifact_t *a, ngx_str_t *client);
-static ngx_int_t ngx_http_staged_update_send(ngx_http_request_t *r,
-    ngx_str_t *part, ngx_uint_t n);
 static ngx_int_t ngx_http_staged_update_trace(ngx_http_request_t *r,
     ngx_http_staged_update_ctx_t *ctx);
 static ngx_int_t ngx_http_staged_update_error(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
 static ngx_table_elt_t *ngx_http_staged_update_header(ngx_http_request_t *r,
     ngx_str_t *key, u_char *data, size_t len);
-static ngx_int_t ngx_http_staged_update_no_store(ngx_http_request_t *r);
 static ngx_int_t ngx_http_staged_update_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
@@ -102,7 +117,7 @@ static ngx_str_t  ngx_http_staged_update_decisions[] = {
 };
 
 
-static ngx_str_t  ngx_http_staged_update_reasons[] = {
+ngx_str_t  ngx_http_staged_update_reasons[] = {
     ngx_string("latest"),
     ngx_string("minimum"),
     ngx_null_string,                                 /* the rule's text */
@@ -161,17 +176,7 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     ctx->decision = NGX_HTTP_STAGED_UPDATE_INVALID;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-
-        if (ngx_http_staged_update_header(r, &(ngx_str_t) ngx_string("Allow"),
-                                          (u_char *) "GET, HEAD", 9)
-            == NULL)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_staged_update_error(r, NGX_HTTP_NOT_ALLOWED,
-                   &ngx_http_staged_update_errors
-                       [NGX_HTTP_STAGED_UPDATE_E_METHOD]);
+        return ngx_http_staged_update_not_allowed(r);
     }
 
     rc = ngx_http_discard_request_body(r);
@@ -183,61 +188,14 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_staged_update_module);
     track = slcf->track;
 
-    rc = ngx_http_staged_update_read(r, slcf, value);
+    rc = ngx_http_staged_update_input_get(r, slcf, track, value, &v, &server,
+                                          &e);
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (rc == NGX_DECLINED) {
-        e = NGX_HTTP_STAGED_UPDATE_E_DUP;
-        goto invalid;
-    }
-
-    if (value[NGX_HTTP_STAGED_UPDATE_VERSION].len == 0) {
-        e = NGX_HTTP_STAGED_UPDATE_E_NOVERSION;
-        goto invalid;
-    }
-
-    if (ngx_http_staged_update_version_parse(
-            value[NGX_HTTP_STAGED_UPDATE_VERSION].data,
-            value[NGX_HTTP_STAGED_UPDATE_VERSION].len, &v)
-        != NULL)
-    {
-        e = NGX_HTTP_STAGED_UPDATE_E_VERSION;
-        goto invalid;
-    }
-
-    server = NULL;
-
-    if (value[NGX_HTTP_STAGED_UPDATE_SERVER].len) {
-
-        if (!ngx_http_staged_update_safe(
-                 value[NGX_HTTP_STAGED_UPDATE_SERVER].data,
-                 value[NGX_HTTP_STAGED_UPDATE_SERVER].len,
-                 NGX_HTTP_STAGED_UPDATE_ID_MAXLEN))
-        {
-            e = NGX_HTTP_STAGED_UPDATE_E_SERVER;
-            goto invalid;
-        }
-
-        server = ngx_http_staged_update_table_server(track->shared,
-                     value[NGX_HTTP_STAGED_UPDATE_SERVER].data,
-                     value[NGX_HTTP_STAGED_UPDATE_SERVER].len);
-
-        if (server == NULL) {
-            e = NGX_HTTP_STAGED_UPDATE_E_UNKNOWN;
-            goto invalid;
-        }
-    }
-
-    if (value[NGX_HTTP_STAGED_UPDATE_CLIENT].len
-        && !ngx_http_staged_update_safe(
-                value[NGX_HTTP_STAGED_UPDATE_CLIENT].data,
-                value[NGX_HTTP_STAGED_UPDATE_CLIENT].len,
-                NGX_HTTP_STAGED_UPDATE_KEY_MAXLEN))
-    {
-        e = NGX_HTTP_STAGED_UPDATE_E_CLIENT;
         goto invalid;
     }
 
@@ -263,7 +221,7 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
 
     mandatory = (d.reason == NGX_HTTP_STAGED_UPDATE_MINIMUM);
 
-    if (bucket < d.pct) {
+    if (ngx_http_staged_update_granted(bucket, d.pct)) {
         ctx->decision = mandatory ? NGX_HTTP_STAGED_UPDATE_MANDATORY
                                   : NGX_HTTP_STAGED_UPDATE_UPGRADE;
 
@@ -323,12 +281,102 @@ invalid:
 
 
 /*
+ * What a check takes, read and validated: the version parsed, the server
+ * looked up in track's tables.  NGX_DECLINED with the error in *e for a
+ * bad request.  The check and staged_update_explain share it (the check
+ * inlines it).
+ */
+
+static ngx_http_staged_update_inline ngx_int_t
+ngx_http_staged_update_input_get(ngx_http_request_t *r,
+    ngx_http_staged_update_loc_conf_t *slcf,
+    ngx_http_staged_update_track_t *track, ngx_str_t *value,
+    ngx_http_staged_update_version_t *v,
+    const ngx_http_staged_update_scope_t **server, ngx_uint_t *e)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_staged_update_read(r, slcf, value);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        *e = NGX_HTTP_STAGED_UPDATE_E_DUP;
+        return NGX_DECLINED;
+    }
+
+    if (value[NGX_HTTP_STAGED_UPDATE_VERSION].len == 0) {
+        *e = NGX_HTTP_STAGED_UPDATE_E_NOVERSION;
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_staged_update_version_parse(
+            value[NGX_HTTP_STAGED_UPDATE_VERSION].data,
+            value[NGX_HTTP_STAGED_UPDATE_VERSION].len, v)
+        != NULL)
+    {
+        *e = NGX_HTTP_STAGED_UPDATE_E_VERSION;
+        return NGX_DECLINED;
+    }
+
+    *server = NULL;
+
+    if (value[NGX_HTTP_STAGED_UPDATE_SERVER].len) {
+
+        if (!ngx_http_staged_update_safe(
+                 value[NGX_HTTP_STAGED_UPDATE_SERVER].data,
+                 value[NGX_HTTP_STAGED_UPDATE_SERVER].len,
+                 NGX_HTTP_STAGED_UPDATE_ID_MAXLEN))
+        {
+            *e = NGX_HTTP_STAGED_UPDATE_E_SERVER;
+            return NGX_DECLINED;
+        }
+
+        *server = ngx_http_staged_update_table_server(track->shared,
+                      value[NGX_HTTP_STAGED_UPDATE_SERVER].data,
+                      value[NGX_HTTP_STAGED_UPDATE_SERVER].len);
+
+        if (*server == NULL) {
+            *e = NGX_HTTP_STAGED_UPDATE_E_UNKNOWN;
+            return NGX_DECLINED;
+        }
+    }
+
+    if (value[NGX_HTTP_STAGED_UPDATE_CLIENT].len
+        && !ngx_http_staged_update_safe(
+                value[NGX_HTTP_STAGED_UPDATE_CLIENT].data,
+                value[NGX_HTTP_STAGED_UPDATE_CLIENT].len,
+                NGX_HTTP_STAGED_UPDATE_KEY_MAXLEN))
+    {
+        *e = NGX_HTTP_STAGED_UPDATE_E_CLIENT;
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_staged_update_validate(ngx_http_request_t *r,
+    ngx_http_staged_update_loc_conf_t *slcf,
+    ngx_http_staged_update_track_t *track, ngx_str_t *value,
+    ngx_http_staged_update_version_t *v,
+    const ngx_http_staged_update_scope_t **server, ngx_uint_t *e)
+{
+    return ngx_http_staged_update_input_get(r, slcf, track, value, v, server,
+                                            e);
+}
+
+
+/*
  * The version, server and client values.  A "$arg_name" input is read
  * here, in one pass over the query string: an argument given twice is
  * NGX_DECLINED.
  */
 
-static ngx_int_t
+static ngx_http_staged_update_inline ngx_int_t
 ngx_http_staged_update_read(ngx_http_request_t *r,
     ngx_http_staged_update_loc_conf_t *slcf, ngx_str_t *value)
 {
@@ -415,7 +463,7 @@ ngx_http_staged_update_answer(ngx_http_request_t *r,
     ngx_uint_t mandatory)
 {
     u_char                             *p;
-    ngx_int_t                           a, lo, hi, mid, rc;
+    ngx_int_t                           a;
     ngx_str_t                           part[6], list, art, *server, *client;
     ngx_uint_t                          n;
     ngx_http_staged_update_track_t     *track;
@@ -426,30 +474,7 @@ ngx_http_staged_update_answer(ngx_http_request_t *r,
 
     /* the artifact: a delta from v, else the full archive, else none */
 
-    lo = 0;
-    hi = rel->ndeltas;
-    a = -1;
-
-    while (lo < hi) {
-        mid = lo + (hi - lo) / 2;
-        rc = ngx_http_staged_update_version_cmp(&rel->artifacts[mid].from, v);
-
-        if (rc == 0) {
-            a = mid;
-            break;
-        }
-
-        if (rc < 0) {
-            lo = mid + 1;
-
-        } else {
-            hi = mid;
-        }
-    }
-
-    if (a == -1 && rel->nartifacts > rel->ndeltas) {
-        a = rel->ndeltas;
-    }
+    a = ngx_http_staged_update_release_artifact(rel, v);
 
     if (slcf->mode == NGX_HTTP_STAGED_UPDATE_REDIRECT && a != -1) {
         return ngx_http_staged_update_redirect(r, track, rel,
@@ -651,7 +676,7 @@ ngx_http_staged_update_redirect(ngx_http_request_t *r,
 
 /* a JSON answer of n parts, sent as they are */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_staged_update_send(ngx_http_request_t *r, ngx_str_t *part,
     ngx_uint_t n)
 {
@@ -838,9 +863,36 @@ ngx_http_staged_update_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/* a request of another method than GET or HEAD: 405, with "Allow" */
+
+ngx_int_t
+ngx_http_staged_update_not_allowed(ngx_http_request_t *r)
+{
+    if (ngx_http_staged_update_header(r, &(ngx_str_t) ngx_string("Allow"),
+                                      (u_char *) "GET, HEAD", 9)
+        == NULL)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_staged_update_error(r, NGX_HTTP_NOT_ALLOWED,
+               &ngx_http_staged_update_errors[NGX_HTTP_STAGED_UPDATE_E_METHOD]);
+}
+
+
+/* a bad request: 400 with the error e of ngx_http_staged_update_validate() */
+
+ngx_int_t
+ngx_http_staged_update_bad_request(ngx_http_request_t *r, ngx_uint_t e)
+{
+    return ngx_http_staged_update_error(r, NGX_HTTP_BAD_REQUEST,
+                                        &ngx_http_staged_update_errors[e]);
+}
+
+
 /* every answer is for one client at one moment: no cache keeps it */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_staged_update_no_store(ngx_http_request_t *r)
 {
     if (ngx_http_staged_update_header(r, &(ngx_str_t)

@@ -15,5 +15,20 @@ ngx_int_t ngx_http_staged_update_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_staged_update_verify_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_staged_update_add_variables(ngx_conf_t *cf);
 
+/* what the check and staged_update_explain share */
+extern ngx_str_t  ngx_http_staged_update_reasons[];  /* by decision.reason */
+
+ngx_int_t ngx_http_staged_update_validate(ngx_http_request_t *r,
+    ngx_http_staged_update_loc_conf_t *slcf,
+    ngx_http_staged_update_track_t *track, ngx_str_t *value,
+    ngx_http_staged_update_version_t *v,
+    const ngx_http_staged_update_scope_t **server, ngx_uint_t *e);
+ngx_int_t ngx_http_staged_update_not_allowed(ngx_http_request_t *r);
+ngx_int_t ngx_http_staged_update_bad_request(ngx_http_request_t *r,
+    ngx_uint_t e);
+ngx_int_t ngx_http_staged_update_send(ngx_http_request_t *r,
+    ngx_str_t *part, ngx_uint_t n);
+ngx_int_t ngx_http_staged_update_no_store(ngx_http_request_t *r);
+
 
 #endif /* _NGX_HTTP_STAGED_UPDATE_HANDLER_H_INCLUDED_ */

@@ -98,6 +98,14 @@ typedef struct {
 typedef struct ngx_http_staged_update_zone_s  ngx_http_staged_update_zone_t;
 
 
+/* where a rule is written, for staged_update_explain */
+
+typedef struct {
+    u_char                            *file;
+    ngx_uint_t                         line;
+} ngx_http_staged_update_origin_t;
+
+
 typedef struct {
     ngx_str_t                          name;
     ngx_http_staged_update_zone_t     *zone;
@@ -105,6 +113,8 @@ typedef struct {
 
     ngx_http_staged_update_table_t    *table;     /* built, cycle pool */
     ngx_http_staged_update_table_t    *shared;    /* its copy in the zone */
+    ngx_http_staged_update_origin_t   *origins;   /* of the table's rules,
+                                                     by rule_index() */
 
     ngx_http_staged_update_token_conf_t  token;
     EVP_PKEY                          *keys[NGX_HTTP_STAGED_UPDATE_MAX_KEYS];
@@ -147,6 +157,7 @@ typedef struct {
 typedef struct {
     ngx_http_staged_update_track_t    *track;
     ngx_http_staged_update_track_t    *verify;
+    ngx_http_staged_update_track_t    *explain;
     ngx_uint_t                         mode;
     ngx_http_staged_update_input_t    *input;    /* NGX_HTTP_STAGED_UPDATE_NINPUTS */
     ngx_flag_t                         trace;

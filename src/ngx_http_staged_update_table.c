@@ -479,21 +479,41 @@ ngx_http_staged_update_rule_find(const ngx_http_staged_update_table_t *t,
  * latest, and with a server at or above the server's latest: no upgrade;
  * below the minimum of the table that applies: an upgrade; otherwise the
  * table's rule for v, or its default.
+ *
+ * The one walk of the decision, for a check (steps == NULL: inlined
+ * without them) and for staged_update_explain (each step recorded).
  */
 
-void
-ngx_http_staged_update_decide(const ngx_http_staged_update_table_t *t,
+#define ngx_http_staged_update_step(steps, w, c, s, b, r)                     \
+    if (steps) {                                                              \
+        steps->step[steps->n].what = w;                                       \
+        steps->step[steps->n].cmp = c;                                        \
+        steps->step[steps->n].scope = s;                                      \
+        steps->step[steps->n].bound = b;                                      \
+        steps->step[steps->n].rule = r;                                       \
+        steps->n++;                                                           \
+    }
+
+static inline void
+ngx_http_staged_update_decide_walk(const ngx_http_staged_update_table_t *t,
     const ngx_http_staged_update_scope_t *server,
     const ngx_http_staged_update_version_t *v,
-    ngx_http_staged_update_decision_t *d)
+    ngx_http_staged_update_decision_t *d,
+    ngx_http_staged_update_steps_t *steps)
 {
+    int                                    rc;
     const ngx_http_staged_update_scope_t  *s;
 
     d->rule = NULL;
 
     s = &t->track;
 
-    if (ngx_http_staged_update_version_cmp(v, &s->latest) >= 0) {
+    rc = ngx_http_staged_update_version_cmp(v, &s->latest);
+
+    ngx_http_staged_update_step(steps, NGX_HTTP_STAGED_UPDATE_STEP_LATEST,
+                                rc, s, &s->latest, NULL);
+
+    if (rc >= 0) {
         d->scope = s;
         d->pct = 0;
         d->reason = NGX_HTTP_STAGED_UPDATE_LATEST;
@@ -503,7 +523,13 @@ ngx_http_staged_update_decide(const ngx_http_staged_update_table_t *t,
     if (server) {
         s = server;
 
-        if (ngx_http_staged_update_version_cmp(v, &s->latest) >= 0) {
+        rc = ngx_http_staged_update_version_cmp(v, &s->latest);
+
+        ngx_http_staged_update_step(steps,
+                                    NGX_HTTP_STAGED_UPDATE_STEP_SERVER,
+                                    rc, s, &s->latest, NULL);
+
+        if (rc >= 0) {
             d->scope = s;
             d->pct = 0;
             d->reason = NGX_HTTP_STAGED_UPDATE_LATEST;
@@ -513,7 +539,12 @@ ngx_http_staged_update_decide(const ngx_http_staged_update_table_t *t,
 
     d->scope = s;
 
-    if (ngx_http_staged_update_version_cmp(v, &s->minimum) < 0) {
+    rc = ngx_http_staged_update_version_cmp(v, &s->minimum);
+
+    ngx_http_staged_update_step(steps, NGX_HTTP_STAGED_UPDATE_STEP_MINIMUM,
+                                rc, s, &s->minimum, NULL);
+
+    if (rc < 0) {
         d->pct = NGX_HTTP_STAGED_UPDATE_PCT_MAX;
         d->reason = NGX_HTTP_STAGED_UPDATE_MINIMUM;
         return;
@@ -521,14 +552,53 @@ ngx_http_staged_update_decide(const ngx_http_staged_update_table_t *t,
 
     d->rule = ngx_http_staged_update_rule_find(t, s, v);
 
+    ngx_http_staged_update_step(steps, NGX_HTTP_STAGED_UPDATE_STEP_RULE,
+                                0, s, NULL, d->rule);
+
     if (d->rule) {
         d->pct = d->rule->pct;
         d->reason = NGX_HTTP_STAGED_UPDATE_RULE;
         return;
     }
 
+    ngx_http_staged_update_step(steps, NGX_HTTP_STAGED_UPDATE_STEP_DEFAULT,
+                                0, s, NULL, NULL);
+
     d->pct = s->pct;
     d->reason = NGX_HTTP_STAGED_UPDATE_DEFAULT;
+}
+
+
+void
+ngx_http_staged_update_decide(const ngx_http_staged_update_table_t *t,
+    const ngx_http_staged_update_scope_t *server,
+    const ngx_http_staged_update_version_t *v,
+    ngx_http_staged_update_decision_t *d)
+{
+    ngx_http_staged_update_decide_walk(t, server, v, d, NULL);
+}
+
+
+void
+ngx_http_staged_update_decide_steps(const ngx_http_staged_update_table_t *t,
+    const ngx_http_staged_update_scope_t *server,
+    const ngx_http_staged_update_version_t *v,
+    ngx_http_staged_update_decision_t *d,
+    ngx_http_staged_update_steps_t *steps)
+{
+    steps->n = 0;
+
+    ngx_http_staged_update_decide_walk(t, server, v, d, steps);
+}
+
+
+uint32_t
+ngx_http_staged_update_rule_index(const ngx_http_staged_update_table_t *t,
+    const ngx_http_staged_update_rule_t *rule)
+{
+    return (uint32_t) (((const u_char *) rule - (const u_char *) t
+                        - t->track.rules)
+                       / sizeof(ngx_http_staged_update_rule_t));
 }
 
 

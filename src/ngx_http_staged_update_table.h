@@ -78,6 +78,7 @@ typedef struct {
     const u_char                     *text;
     size_t                            text_len;
     uintptr_t                         data;      /* the caller's, e.g. line */
+    const u_char                     *file;      /* the caller's */
 } ngx_http_staged_update_rule_spec_t;
 
 
@@ -99,6 +100,35 @@ typedef struct {
     uint32_t                               pct;
     uint32_t                               reason;
 } ngx_http_staged_update_decision_t;
+
+
+/*
+ * The steps of a decision, as ngx_http_staged_update_decide_steps() walks
+ * them, for staged_update_explain: each bound compared, the rule lookup,
+ * the default.  The last step is the one that decided.
+ */
+
+#define NGX_HTTP_STAGED_UPDATE_STEP_LATEST   0  /* v against the track's */
+#define NGX_HTTP_STAGED_UPDATE_STEP_SERVER   1  /* v against the server's */
+#define NGX_HTTP_STAGED_UPDATE_STEP_MINIMUM  2  /* v against the minimum */
+#define NGX_HTTP_STAGED_UPDATE_STEP_RULE     3  /* the table's rules */
+#define NGX_HTTP_STAGED_UPDATE_STEP_DEFAULT  4  /* the table's default */
+
+#define NGX_HTTP_STAGED_UPDATE_STEPS_MAX     8
+
+typedef struct {
+    uint32_t                                 what;
+    int                                      cmp;    /* v against bound */
+    const ngx_http_staged_update_scope_t    *scope;
+    const ngx_http_staged_update_version_t  *bound;  /* NULL: no bound */
+    const ngx_http_staged_update_rule_t     *rule;   /* RULE: found */
+} ngx_http_staged_update_step_t;
+
+
+typedef struct {
+    ngx_http_staged_update_step_t   step[NGX_HTTP_STAGED_UPDATE_STEPS_MAX];
+    uint32_t                        n;
+} ngx_http_staged_update_steps_t;
 
 
 /* a server ID or a client key: letters, digits, ".", "_", "-", ":" */
@@ -140,6 +170,19 @@ void ngx_http_staged_update_decide(const ngx_http_staged_update_table_t *t,
     const ngx_http_staged_update_version_t *v,
     ngx_http_staged_update_decision_t *d);
 
+/* the same decision, with its steps */
+void ngx_http_staged_update_decide_steps(
+    const ngx_http_staged_update_table_t *t,
+    const ngx_http_staged_update_scope_t *server,
+    const ngx_http_staged_update_version_t *v,
+    ngx_http_staged_update_decision_t *d,
+    ngx_http_staged_update_steps_t *steps);
+
+/* a rule's index among all rules of the block, in the order of the specs */
+uint32_t ngx_http_staged_update_rule_index(
+    const ngx_http_staged_update_table_t *t,
+    const ngx_http_staged_update_rule_t *rule);
+
 /*
  * Sticky bucketing: the bucket 0 .. 9999 of a client key; the state of
  * the hash after the salt (the track and the target) is computed once.
@@ -148,6 +191,9 @@ void ngx_http_staged_update_decide(const ngx_http_staged_update_table_t *t,
 uint64_t ngx_http_staged_update_hash_init(const u_char *salt, size_t len);
 uint32_t ngx_http_staged_update_bucket(uint64_t state, const u_char *key,
     size_t len);
+
+/* the draw: an upgrade when the bucket (sticky or random) is below pct */
+#define ngx_http_staged_update_granted(bucket, pct)  ((bucket) < (pct))
 
 
 #define ngx_http_staged_update_str(t, off)                                    \

@@ -180,3 +180,41 @@ ngx_http_staged_update_version_cmp(const ngx_http_staged_update_version_t *a,
     return 0;
 }
 
+
+
+size_t
+ngx_http_staged_update_version_print(u_char *buf,
+    const ngx_http_staged_update_version_t *v)
+{
+    size_t    i, n, len;
+    uint32_t  x, div;
+
+    n = NGX_HTTP_STAGED_UPDATE_VERSION_PARTS;
+
+    while (n > 3 && v->part[n - 1] == 0) {
+        n--;
+    }
+
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            buf[len++] = '.';
+        }
+
+        x = v->part[i];
+
+        if (x == NGX_HTTP_STAGED_UPDATE_VERSION_ANY) {
+            buf[len++] = '*';
+            break;
+        }
+
+        for (div = 1; x / div >= 10; div *= 10) { /* void */ }
+
+        for ( /* void */ ; div; div /= 10) {
+            buf[len++] = (u_char) ('0' + x / div % 10);
+        }
+    }
+
+    return len;
+}

@@ -53,5 +53,13 @@ int ngx_http_staged_update_version_cmp(
     const ngx_http_staged_update_version_t *a,
     const ngx_http_staged_update_version_t *b);
 
+/*
+ * The normalized text of a version: at least 3 components, the trailing
+ * zero ones after the third left out ("1.6" and "01.6.0.0" are "1.6.0");
+ * buf holds NGX_HTTP_STAGED_UPDATE_VERSION_MAXLEN bytes.
+ */
+size_t ngx_http_staged_update_version_print(u_char *buf,
+    const ngx_http_staged_update_version_t *v);
+
 
 #endif /* _NGX_HTTP_STAGED_UPDATE_VERSION_H_INCLUDED_ */

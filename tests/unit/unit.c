@@ -110,6 +110,7 @@ typedef ngx_http_staged_update_table_t       unit_table_t;
 typedef ngx_http_staged_update_scope_t       unit_scope_t;
 typedef ngx_http_staged_update_rule_t        unit_rule_t;
 typedef ngx_http_staged_update_decision_t    unit_decision_t;
+typedef ngx_http_staged_update_steps_t       unit_steps_t;
 
 
 static void unit_check(int ok, const char *file, int line,
@@ -160,6 +161,9 @@ static const char *unit_scope_name(const unit_table_t *t,
 static void unit_decide(const char *file, int line, const unit_table_t *t,
     const unit_scope_t *server, const char *vs, uint32_t reason,
     uint32_t pct, const unit_scope_t *scope, const char *rule);
+static void unit_steps(const char *file, int line, const unit_table_t *t,
+    const unit_scope_t *server, const unit_ver_t *v,
+    const unit_decision_t *d);
 static void unit_json_str(const char *file, int line, const char *s,
     size_t n, const char *want);
 static void unit_url_path(const char *file, int line, const char *s,
@@ -173,6 +177,7 @@ static void unit_percentages(void);
 static void unit_safe(void);
 static void unit_rules_sort(void);
 static void unit_table_demo(void);
+static void unit_explain(void);
 static void unit_table_duplicates(void);
 static void unit_big_rules(unit_rule_spec_t *set, size_t k);
 static unit_ver_t unit_big_lo(size_t j);
@@ -1139,6 +1144,10 @@ unit_decide(const char *file, int line, const unit_table_t *t,
     memset(&d, 0x5a, sizeof(d));
     ngx_http_staged_update_decide(t, server, &v, &d);
 
+    /* the explained walk decides the same, with steps that show why */
+
+    unit_steps(file, line, t, server, &v, &d);
+
     ok = d.reason == reason && d.pct == pct && d.scope == scope;
 
     if (rule == NULL) {
@@ -1175,6 +1184,100 @@ unit_decide(const char *file, int line, const unit_table_t *t,
                got, unit_reasons[reason], pct,
                scope == &t->track ? "track" : unit_scope_name(t, scope),
                rule ? rule : "no rule");
+}
+
+
+/*
+ * decide_steps() against decide(): the same decision, and the steps of
+ * SYSTEM.md's order: the track's latest, the server's latest (with a
+ * server), the minimum of the table that applies, its rules, its default;
+ * each bound compared as version_cmp() does; the last step decided.
+ */
+
+static void
+unit_steps(const char *file, int line, const unit_table_t *t,
+    const unit_scope_t *server, const unit_ver_t *v, const unit_decision_t *d)
+{
+    int                                  ok;
+    uint32_t                             i, n;
+    uint32_t                             want[NGX_HTTP_STAGED_UPDATE_STEPS_MAX];
+    unit_steps_t                         steps;
+    unit_decision_t                      e;
+    const unit_scope_t                  *scope;
+    const ngx_http_staged_update_step_t *s;
+
+    memset(&e, 0xa5, sizeof(e));
+    memset(&steps, 0x5a, sizeof(steps));
+
+    ngx_http_staged_update_decide_steps(t, server, v, &e, &steps);
+
+    unit_check(e.scope == d->scope && e.rule == d->rule && e.pct == d->pct
+               && e.reason == d->reason, file, line,
+               "decide_steps() and decide() differ: %s %u and %s %u",
+               e.reason < 4 ? unit_reasons[e.reason] : "?", e.pct,
+               d->reason < 4 ? unit_reasons[d->reason] : "?", d->pct);
+
+    /* the steps that must have been taken, up to the one that decided */
+
+    n = 0;
+    want[n++] = NGX_HTTP_STAGED_UPDATE_STEP_LATEST;
+
+    if (!(d->reason == LATEST && d->scope == &t->track)) {
+
+        if (server) {
+            want[n++] = NGX_HTTP_STAGED_UPDATE_STEP_SERVER;
+        }
+
+        if (d->reason != LATEST) {
+            want[n++] = NGX_HTTP_STAGED_UPDATE_STEP_MINIMUM;
+        }
+
+        if (d->reason == RULE || d->reason == DEFAULT) {
+            want[n++] = NGX_HTTP_STAGED_UPDATE_STEP_RULE;
+        }
+
+        if (d->reason == DEFAULT) {
+            want[n++] = NGX_HTTP_STAGED_UPDATE_STEP_DEFAULT;
+        }
+    }
+
+    ok = (steps.n == n);
+
+    for (i = 0; ok && i < n; i++) {
+        s = &steps.step[i];
+        scope = (i == 0) ? &t->track : d->scope;
+
+        ok = s->what == want[i] && s->scope == scope;
+
+        switch (s->what) {
+
+        case NGX_HTTP_STAGED_UPDATE_STEP_LATEST:
+        case NGX_HTTP_STAGED_UPDATE_STEP_SERVER:
+            ok = ok && s->bound == &scope->latest && s->rule == NULL
+                 && s->cmp == ngx_http_staged_update_version_cmp(v,
+                                                                 s->bound)
+                 && (s->cmp >= 0) == (i == n - 1);
+            break;
+
+        case NGX_HTTP_STAGED_UPDATE_STEP_MINIMUM:
+            ok = ok && s->bound == &scope->minimum && s->rule == NULL
+                 && s->cmp == ngx_http_staged_update_version_cmp(v,
+                                                                 s->bound)
+                 && (s->cmp < 0) == (i == n - 1);
+            break;
+
+        case NGX_HTTP_STAGED_UPDATE_STEP_RULE:
+            ok = ok && s->bound == NULL && s->rule == d->rule;
+            break;
+
+        default:
+            ok = ok && s->bound == NULL && s->rule == NULL;
+            break;
+        }
+    }
+
+    unit_check(ok, file, line, "decide_steps(): %u steps, want %u; "
+               "first wrong step %u", steps.n, n, i ? i - 1 : 0);
 }
 
 
@@ -1385,6 +1488,151 @@ unit_table_demo(void)
     DECIDE(t, NULL, "1.7.3", DEFAULT, 4200, &t->track, NULL);
     DECIDE(t, NULL, "0", DEFAULT, 4200, &t->track, NULL);
     DECIDE(t, NULL, "3", LATEST, 0, &t->track, NULL);
+    free(t);
+}
+
+
+/*
+ * What staged_update_explain shows: the steps of the demo's paths, the
+ * index of the rule that decided among all rules (where the caller keeps
+ * its file and line), and versions printed normalized.
+ */
+
+static void
+unit_explain(void)
+{
+    size_t               dup;
+    u_char               buf[NGX_HTTP_STAGED_UPDATE_VERSION_MAXLEN];
+    const char          *err;
+    unit_ver_t           v;
+    unit_table_t        *t;
+    unit_steps_t         steps;
+    unit_decision_t      d;
+    unit_rule_spec_t     track_rules[2], s1_rules[1], s2_rules[1];
+    unit_scope_spec_t    track, servers[2];
+    const unit_scope_t  *s1;
+
+    printf("explain\n");
+
+    /* the rules in the order of the specs: 0, 1 the track's, 2 shard-1's */
+
+    RULE_SPEC(&track_rules[0], "1.2.*", 2500, 10);
+    RULE_SPEC(&track_rules[1], "1.5.0-1.9.*", 5000, 11);
+    RULE_SPEC(&s1_rules[0], "1.7.*", 6000, 12);
+    RULE_SPEC(&s2_rules[0], "1.3.*", 0, 13);
+
+    unit_scope(&track, "game", V("2.0.0"), V("1.0.0"), 1000, 0,
+               track_rules, 2);
+    unit_scope(&servers[0], "shard-1", V("1.9.0"), V("1.5.0"), 2000, 1,
+               s1_rules, 1);
+    unit_scope(&servers[1], "shard-2", V("1.8.0"), V("1.0.0"), 0, 2,
+               s2_rules, 1);
+
+    t = unit_build(&track, servers, 2, &dup, &err);
+    s1 = unit_server(t, "shard-1");
+
+    CHECK(err == NULL && s1 != NULL);
+
+    if (err != NULL || s1 == NULL) {
+        free(t);
+        return;
+    }
+
+    /* a server's rule: four steps, the rule is the third of the block */
+
+    v = V("1.7.3");
+    ngx_http_staged_update_decide_steps(t, s1, &v, &d, &steps);
+
+    CHECK_INT(steps.n, 4);
+    CHECK_INT(steps.step[0].what, NGX_HTTP_STAGED_UPDATE_STEP_LATEST);
+    CHECK_INT(steps.step[0].cmp, -1);
+    CHECK(steps.step[0].scope == &t->track);
+    CHECK_INT(steps.step[1].what, NGX_HTTP_STAGED_UPDATE_STEP_SERVER);
+    CHECK_INT(steps.step[1].cmp, -1);
+    CHECK(steps.step[1].scope == s1);
+    CHECK_INT(steps.step[2].what, NGX_HTTP_STAGED_UPDATE_STEP_MINIMUM);
+    CHECK_INT(steps.step[2].cmp, 1);
+    CHECK_INT(steps.step[3].what, NGX_HTTP_STAGED_UPDATE_STEP_RULE);
+    CHECK(steps.step[3].rule == d.rule && d.rule != NULL);
+    CHECK_INT(d.reason, RULE);
+    CHECK_INT(d.pct, 6000);
+
+    if (d.rule) {
+        CHECK_INT(ngx_http_staged_update_rule_index(t, d.rule), 2);
+    }
+
+    /* the track's rules: the first and the second of the block */
+
+    v = V("1.2.9");
+    ngx_http_staged_update_decide_steps(t, NULL, &v, &d, &steps);
+
+    CHECK_INT(steps.n, 3);
+    CHECK(d.rule != NULL && steps.step[2].rule == d.rule);
+
+    if (d.rule) {
+        CHECK_INT(ngx_http_staged_update_rule_index(t, d.rule), 0);
+    }
+
+    v = V("1.6");
+    ngx_http_staged_update_decide_steps(t, NULL, &v, &d, &steps);
+
+    if (d.rule) {
+        CHECK_INT(ngx_http_staged_update_rule_index(t, d.rule), 1);
+    }
+
+    /* shard-2's 0% rule: the fourth */
+
+    v = V("1.3.1");
+    ngx_http_staged_update_decide_steps(t, unit_server(t, "shard-2"), &v,
+                                        &d, &steps);
+
+    CHECK(d.rule != NULL && d.pct == 0 && d.reason == RULE);
+
+    if (d.rule) {
+        CHECK_INT(ngx_http_staged_update_rule_index(t, d.rule), 3);
+    }
+
+    /* the default: the rule lookup found nothing, then the default */
+
+    v = V("1.4");
+    ngx_http_staged_update_decide_steps(t, NULL, &v, &d, &steps);
+
+    CHECK_INT(steps.n, 4);
+    CHECK(steps.step[2].what == NGX_HTTP_STAGED_UPDATE_STEP_RULE
+          && steps.step[2].rule == NULL);
+    CHECK_INT(steps.step[3].what, NGX_HTTP_STAGED_UPDATE_STEP_DEFAULT);
+
+    /* at the latest: one step, equal */
+
+    v = V("2");
+    ngx_http_staged_update_decide_steps(t, s1, &v, &d, &steps);
+
+    CHECK_INT(steps.n, 1);
+    CHECK_INT(steps.step[0].cmp, 0);
+    CHECK_INT(d.reason, LATEST);
+
+    /* versions, normalized */
+
+#define VERSION_PRINT(s, want)                                                \
+    v = V(s);                                                                 \
+    CHECK_MEM(buf, ngx_http_staged_update_version_print(buf, &v), want)
+
+    VERSION_PRINT("1", "1.0.0");
+    VERSION_PRINT("1.6", "1.6.0");
+    VERSION_PRINT("01.006.0", "1.6.0");
+    VERSION_PRINT("1.2.3.0", "1.2.3");
+    VERSION_PRINT("1.2.3.4", "1.2.3.4");
+    VERSION_PRINT("0.0.0.1", "0.0.0.1");
+    VERSION_PRINT("0", "0.0.0");
+    VERSION_PRINT("10.20.30", "10.20.30");
+    VERSION_PRINT("999999999.999999999.999999999.999999999",
+                  "999999999.999999999.999999999.999999999");
+
+#undef VERSION_PRINT
+
+    v = unit_ver(1, 7, ANY, ANY);
+    CHECK_MEM(buf, ngx_http_staged_update_version_print(buf, &v), "1.7.*");
+
     free(t);
 }
 
@@ -2787,6 +3035,7 @@ main(void)
     unit_safe();
     unit_rules_sort();
     unit_table_demo();
+    unit_explain();
     unit_table_duplicates();
     unit_table_big();
     unit_buckets();
