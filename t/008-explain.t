@@ -1,0 +1,454 @@
+# staged_update_explain: for every path of the demo's tables, the
+# explanation says what a real check with the same input gets (decision,
+# target, mandatory, rule, percentage, the client's bucket, the artifact);
+# a bad input gets the check's own 400; other methods 405; never a 5xx;
+# explain sets none of the check's variables.
+#
+# The blocks of pairs send a check and then an explanation with the same
+# query: the rule and percentage of both are asserted against one table
+# below, and a response body check (add_response_body_check) compares the
+# explanation with the check's answer itself.
+
+use strict;
+use warnings;
+
+use Test::Nginx::Socket 'no_plan';
+use JSON::PP;
+
+use FindBin;
+use lib "$FindBin::Bin/common";
+use StagedUpdateTest qw(write_releases write_file $GAME_TRACK
+                        default_http_config);
+
+our %RELEASES = (
+    '2.0.0' => {
+        'bin/game'                 => "#!/bin/sh\necho \"game 2.0.0\"\n",
+        'version.txt'              => "version=2.0.0\n",
+        '.update/full.tar.gz'      => "the full archive of 2.0.0\n" x 8,
+        '.update/from-1.9.0.tar.gz' => "1.9.0 to 2.0.0\n",
+    },
+    '1.9.0' => {
+        'bin/game'                 => "#!/bin/sh\necho \"game 1.9.0\"\n",
+        'version.txt'              => "version=1.9.0\n",
+    },
+);
+
+our $root = write_releases('releases-explain', \%RELEASES);
+
+# rules in a file of their own, at known lines, for TEST 3
+
+write_file("$root/rules.conf", <<'END');
+# the rules of the track "game"
+
+rule     1.2.*  25%;
+rule     1.5.0-1.9.*  50%;
+END
+
+our @KEYS = map { "key-$_" } 1 .. 30;
+
+# the paths of the demo's tables: query, the rule and percentage that a
+# check's X-Update-Rule and X-Update-Percent give
+
+our %PATHS = (
+    latest         => [ 'version=2.0.0',               'game:latest',    '0.00' ],
+    above          => [ 'version=2.1&client=a',        'game:latest',    '0.00' ],
+    minimum        => [ 'version=0.9.0',               'game:minimum',   '100.00' ],
+    rule           => [ 'version=1.6.0',               'game:1.5.0-1.9.*', '50.00' ],
+    delta          => [ 'version=1.9.0',               'game:1.5.0-1.9.*', '50.00' ],
+    default        => [ 'version=1.2.0',               'game:default',   '10.00' ],
+    server_latest  => [ 'version=1.9.5&server=shard-1', 'shard-1:latest', '0.00' ],
+    server_track   => [ 'version=2.0.0&server=shard-1', 'game:latest',   '0.00' ],
+    server_minimum => [ 'version=1.2.0&server=shard-1', 'shard-1:minimum', '100.00' ],
+    server_rule    => [ 'version=1.7.3&server=shard-1', 'shard-1:1.7.*',  '60.00' ],
+    server_default => [ 'version=1.6&server=shard-1',  'shard-1:default', '20.00' ],
+);
+
+# check, explain, check, explain ... for one path, with each client key
+
+sub pairs {
+    my ($path, @keys) = @_;
+    my $q = $PATHS{$path}[0];
+
+    @keys = (undef) unless @keys;
+
+    return [ map {
+        my $k = defined $_ ? "&client=$_" : '';
+        ("GET /update/check?$q$k", "GET /update/explain?$q$k")
+    } @keys ];
+}
+
+sub pair_headers {
+    my ($path, $n) = @_;
+    my (undef, $rule, $pct) = @{ $PATHS{$path} };
+
+    return [ ("X-Update-Rule: $rule\nX-Update-Percent: $pct\n",
+              "Content-Type: application/json\nCache-Control: no-store\n"
+              . "X-Decision: []\n!X-Update-Rule\n!X-Update-Percent\n")
+             x ($n || 1) ];
+}
+
+sub pair_bodies {
+    my ($path, $n) = @_;
+    my (undef, $rule, $pct) = @{ $PATHS{$path} };
+
+    return [ (qr/\A(?:|\{"version":.*)\z/s,
+              qr/"rule":"\Q$rule\E","percent":"\Q$pct\E"/) x ($n || 1) ];
+}
+
+# the explanation against the check's answer just before it
+
+my $json = JSON::PP->new->utf8;
+my (%check, %seen);
+
+add_response_body_check(sub {
+    my ($block, $body, $k, $r, $dry_run) = @_;
+
+    my $mode = $block->pairs;
+    return if $dry_run || !defined $mode;
+
+    my $name = $block->name;
+
+    if ($k % 2 == 0) {
+        $check{$name} = $body;
+        return;
+    }
+
+    my $c = delete $check{$name} // '';
+
+    if ($mode =~ /same/) {
+        is($body, $c, "$name - req $k: the same body as the check's");
+        return;
+    }
+
+    my $x = eval { $json->decode($body) };
+    ok($x, "$name - req $k: the explanation is JSON") or return diag($@);
+
+    my $m = length $c ? $json->decode($c) : undef;
+    my $want = !$m ? 'none' : $m->{mandatory} ? 'mandatory' : 'upgrade';
+
+    is($x->{decision}, $want, "$name - req $k: the check's decision");
+    $seen{$name}{$want}++;
+
+    if ($x->{draw}{type} eq 'sticky') {
+        is($x->{draw}{bucket} < $x->{draw}{threshold} ? 'granted' : 'not',
+           $want eq 'none' ? 'not' : 'granted',
+           "$name - req $k: the bucket against the threshold decides");
+    }
+
+    return unless $m;
+
+    is($x->{target}, $m->{version}, "$name - req $k: the target");
+    is($x->{mandatory} ? 1 : 0, $m->{mandatory} ? 1 : 0,
+       "$name - req $k: mandatory");
+    is($x->{upgrade}{url}, $m->{url}, "$name - req $k: the artifact's url");
+    is_deeply($x->{upgrade}{artifact}, $m->{artifact},
+              "$name - req $k: the artifact");
+});
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    default_http_config($block, $GAME_TRACK);
+
+    $block->set_value(config => <<'END') unless defined $block->config;
+    location = /update/check {
+        staged_update game;
+        add_header X-Decision "[$staged_update_decision]" always;
+    }
+
+    location = /update/explain {
+        staged_update_explain game;
+        add_header X-Decision "[$staged_update_decision]" always;
+    }
+END
+});
+
+run_tests();
+
+# the sticky paths drew both answers among the keys: the comparison above
+# saw upgrades and refusals alike
+
+for my $name (grep { /sticky/ } sort keys %seen) {
+    ok($seen{$name}{upgrade} && $seen{$name}{none},
+       "$name - both answers among the keys");
+}
+
+__DATA__
+
+=== TEST 1: the whole explanation of a track rule, sticky
+--- request
+GET /update/explain?version=1.6&client=abc
+--- response_headers
+Content-Type: application/json
+Cache-Control: no-store
+X-Decision: []
+--- response_body_like eval
+qr/\A\{"track":"game","input":\{"version":"1.6","server":null,"client":"abc"\},"version":"1.6.0","scope":\{"type":"track","name":"game"\},"steps":\[\{"step":"latest","table":"game","bound":"2.0.0","compare":"1.6.0 < 2.0.0","outcome":"go on"\},\{"step":"minimum","table":"game","bound":"1.0.0","compare":"1.6.0 > 1.0.0","outcome":"go on"\},\{"step":"rule","table":"game","rules":1,"match":\{"pattern":"1.5.0-1.9.\*","percent":"50.00","file":"[^"]+\/conf\/nginx.conf","line":\d+\},"outcome":"the rule's percentage"\}\],"rule":"game:1.5.0-1.9.\*","percent":"50.00","draw":\{"type":"sticky","hashed":"game\/2.0.0\/abc","bucket":\d+,"threshold":5000,"compare":"\d+ (?:<|>=) 5000"\},"decision":"(?:upgrade|none)","target":"2.0.0","mandatory":false,"upgrade":\{"version":"2.0.0","token":false,"url":"\/releases\/2.0.0\/.update\/full.tar.gz","artifact":\{"type":"full","size":208,"sha256":"[0-9a-f]{64}"\}\}\}\n\z/
+--- no_error_log
+[alert]
+[error]
+
+
+
+=== TEST 2: a server's rule: four steps, the server's table, no artifact
+--- request
+GET /update/explain?version=1.7.3&server=shard-1
+--- response_body_like eval
+qr/"scope":\{"type":"server","name":"shard-1"\},"steps":\[\{"step":"latest","table":"game","bound":"2.0.0","compare":"1.7.3 < 2.0.0","outcome":"go on"\},\{"step":"server latest","table":"shard-1","bound":"1.9.0","compare":"1.7.3 < 1.9.0","outcome":"go on"\},\{"step":"minimum","table":"shard-1","bound":"1.5.0","compare":"1.7.3 > 1.5.0","outcome":"go on"\},\{"step":"rule","table":"shard-1","rules":1,"match":\{"pattern":"1.7.\*","percent":"60.00","file":"[^"]+","line":\d+\},"outcome":"the rule's percentage"\}\],"rule":"shard-1:1.7.\*","percent":"60.00","draw":\{"type":"random","threshold":6000,"compare":"a random bucket 0..9999 < 6000"\},"decision":"random","target":"1.9.0","mandatory":false,"upgrade":\{"version":"1.9.0","token":false,"url":null,"artifact":null\}\}\n\z/
+--- no_error_log
+[alert]
+[error]
+
+
+
+=== TEST 3: the rule's file and line, also from an included file
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
+        include  $TEST_NGINX_RELEASES/rules.conf;
+    }
+--- request eval
+["GET /update/explain?version=1.9.3", "GET /update/explain?version=1.2.0"]
+--- response_body_like eval
+[qr/"match":\{"pattern":"1.5.0-1.9.\*","percent":"50.00","file":"\Q$main::root\E\/rules.conf","line":4\}/,
+ qr/"match":\{"pattern":"1.2.\*","percent":"25.00","file":"\Q$main::root\E\/rules.conf","line":3\}/]
+--- no_error_log
+[alert]
+[error]
+
+
+
+=== TEST 4: the latest and above: no upgrade, one step; the draw cannot grant
+--- request eval
+[ @{ main::pairs('latest') }, @{ main::pairs('above') } ]
+--- pairs: compare
+--- response_headers eval
+[ @{ main::pair_headers('latest') }, @{ main::pair_headers('above') } ]
+--- response_body_like eval
+[ @{ main::pair_bodies('latest') }, @{ main::pair_bodies('above') } ]
+--- error_code eval
+[204, 200, 204, 200]
+
+
+
+=== TEST 5: below the minimum: mandatory, as the check
+--- request eval
+main::pairs('minimum', undef, 'k1')
+--- pairs: compare
+--- response_headers eval
+main::pair_headers('minimum', 2)
+--- response_body_like eval
+main::pair_bodies('minimum', 2)
+--- error_code eval
+[200, 200, 200, 200]
+
+
+
+=== TEST 6: a track rule, sticky: each key's bucket gives the check's answer
+--- request eval
+main::pairs('rule', @main::KEYS)
+--- pairs: compare sticky
+--- response_headers eval
+main::pair_headers('rule', scalar @main::KEYS)
+--- response_body_like eval
+main::pair_bodies('rule', scalar @main::KEYS)
+--- error_code_like eval
+[ ('^20[04]$', '^200$') x @main::KEYS ]
+
+
+
+=== TEST 7: a track rule at 1.9.0: the delta from 1.9.0, as in the manifest
+--- request eval
+main::pairs('delta', @main::KEYS)
+--- pairs: compare sticky delta
+--- response_headers eval
+main::pair_headers('delta', scalar @main::KEYS)
+--- response_body_like eval
+main::pair_bodies('delta', scalar @main::KEYS)
+--- error_code_like eval
+[ ('^20[04]$', '^200$') x @main::KEYS ]
+
+
+
+=== TEST 8: the track's default, sticky
+--- request eval
+main::pairs('default', @main::KEYS)
+--- pairs: compare
+--- response_headers eval
+main::pair_headers('default', scalar @main::KEYS)
+--- response_body_like eval
+main::pair_bodies('default', scalar @main::KEYS)
+--- error_code_like eval
+[ ('^20[04]$', '^200$') x @main::KEYS ]
+
+
+
+=== TEST 9: a server's latest, and the track's latest before it
+--- request eval
+[ @{ main::pairs('server_latest', 'k1') },
+  @{ main::pairs('server_track', 'k1') } ]
+--- pairs: compare
+--- response_headers eval
+[ @{ main::pair_headers('server_latest') },
+  @{ main::pair_headers('server_track') } ]
+--- response_body_like eval
+[ @{ main::pair_bodies('server_latest') },
+  @{ main::pair_bodies('server_track') } ]
+--- error_code eval
+[204, 200, 204, 200]
+
+
+
+=== TEST 10: a server's minimum: mandatory, to the server's latest
+--- request eval
+main::pairs('server_minimum', 'k1')
+--- pairs: compare
+--- response_headers eval
+main::pair_headers('server_minimum')
+--- response_body_like eval
+main::pair_bodies('server_minimum')
+--- error_code eval
+[200, 200]
+
+
+
+=== TEST 11: a server's rule, sticky
+--- request eval
+main::pairs('server_rule', @main::KEYS)
+--- pairs: compare sticky
+--- response_headers eval
+main::pair_headers('server_rule', scalar @main::KEYS)
+--- response_body_like eval
+main::pair_bodies('server_rule', scalar @main::KEYS)
+--- error_code_like eval
+[ ('^20[04]$', '^200$') x @main::KEYS ]
+
+
+
+=== TEST 12: a server's default, sticky
+--- request eval
+main::pairs('server_default', @main::KEYS)
+--- pairs: compare
+--- response_headers eval
+main::pair_headers('server_default', scalar @main::KEYS)
+--- response_body_like eval
+main::pair_bodies('server_default', scalar @main::KEYS)
+--- error_code_like eval
+[ ('^20[04]$', '^200$') x @main::KEYS ]
+
+
+
+=== TEST 13: bad input: the check's own 400 and body, for each error
+--- request eval
+[ map { ("GET /update/check?$_", "GET /update/explain?$_") }
+  'version=1.0&server=shard-9', 'version=1..2', 'server=shard-1',
+  'version=1.0&version=1.0', 'version=1.0&client=a%20b',
+  'version=1.0&server=%3Cx%3E', 'version=' . ('1' x 5000),
+  'version=1.0&client=' . ('c' x 129), 'version=%00', 'version=1.0%0d%0aX:1' ]
+--- pairs: same
+--- error_code eval
+[ (400) x 20 ]
+--- response_headers eval
+[ ("Content-Type: application/json\nCache-Control: no-store\n") x 20 ]
+--- response_body_like eval
+[ (qr/\A\{"error":"[^"]+"\}\n\z/) x 20 ]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 14: other methods: 405 with Allow, as the check
+--- request eval
+[ map { ("$_ /update/check?version=1.0", "$_ /update/explain?version=1.0") }
+  qw(POST PUT DELETE PATCH OPTIONS) ]
+--- more_headers
+Content-Length: 0
+--- pairs: same
+--- error_code eval
+[ (405) x 10 ]
+--- response_headers eval
+[ ("Allow: GET, HEAD\nContent-Type: application/json\n") x 10 ]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 15: HEAD: the headers only
+--- request
+HEAD /update/explain?version=1.6.0&client=abc
+--- response_headers
+Content-Type: application/json
+Cache-Control: no-store
+--- response_body
+--- no_error_log
+[alert]
+
+
+
+=== TEST 16: a request body, hostile headers and an odd query: 4xx or 200, never 5xx
+--- request eval
+[ "GET /update/explain?version=1.0%26server=shard-1",
+  "GET /update/explain?version=1.0&&&&=&=&server=&client=",
+  "GET /update/explain?%ZZ=1&version=1.0",
+  "GET /update/explain?version[]=1.0",
+  "GET /update/explain?VERSION=1.0&Version=2.0" ]
+--- more_headers eval
+"X-Long: " . ("y" x 4000) . "\nCookie: client=x;;;\nAccept: */*\n"
+--- error_code eval
+[400, 200, 200, 400, 400]
+--- response_body_like eval
+[ qr/"error":"version is malformed: /,
+  qr/"input":\{"version":"1.0","server":null,"client":null\}/,
+  qr/"decision":"random"/,
+  qr/"error":"version is missing"/,
+  qr/"error":"a parameter is given more than once"/ ]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 17: staged_update_input applies to the explanation as to the check
+--- config
+    location ~ ^/v1/(?<ver>[0-9.]+)/explain$ {
+        staged_update_input version=$ver server=$http_x_shard client=$cookie_cid;
+        staged_update_explain game;
+    }
+--- request
+GET /v1/1.7.3/explain
+--- more_headers
+X-Shard: shard-1
+Cookie: cid=abc
+--- response_body_like eval
+qr/"input":\{"version":"1.7.3","server":"shard-1","client":"abc"\}.*"rule":"shard-1:1.7.\*".*"hashed":"game\/1.9.0\/abc"/
+--- no_error_log
+[alert]
+[error]
+
+
+
+=== TEST 18: staged_update and staged_update_explain in one location: refused
+--- config
+    location = /update/check {
+        staged_update game;
+        staged_update_explain game;
+    }
+--- must_die
+--- error_log
+"staged_update_explain" directive cannot share a location with "staged_update"
+
+
+
+=== TEST 19: staged_update_explain of an unknown track: refused
+--- config
+    location = /update/explain {
+        staged_update_explain nosuch;
+    }
+--- must_die
+--- error_log
+staged_update: unknown track "nosuch"
