@@ -70,16 +70,6 @@ ngx_http_staged_update_explain_handler(ngx_http_request_t *r)
     ngx_http_staged_update_loc_conf_t     *slcf;
     const ngx_http_staged_update_scope_t  *server;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_staged_update_not_allowed(r);
-    }
-
-    rc = ngx_http_discard_request_body(r);
-
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_staged_update_module);
 
     x.track = slcf->explain;
@@ -88,12 +78,12 @@ ngx_http_staged_update_explain_handler(ngx_http_request_t *r)
     rc = ngx_http_staged_update_validate(r, slcf, x.track, value, &x.v,
                                          &server, &e);
 
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (rc == NGX_DECLINED) {
+        return ngx_http_staged_update_refuse(r, e);
     }
 
-    if (rc == NGX_DECLINED) {
-        return ngx_http_staged_update_bad_request(r, e);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     ngx_http_staged_update_decide_steps(x.track->shared, server, &x.v, &x.d,

@@ -42,8 +42,8 @@ static ngx_http_staged_update_inline ngx_int_t ngx_http_staged_update_read(
     ngx_http_request_t *r, ngx_http_staged_update_loc_conf_t *slcf,
     ngx_str_t *value);
 static ngx_http_staged_update_inline ngx_int_t
-    ngx_http_staged_update_input_get(
-    ngx_http_request_t *r, ngx_http_staged_update_loc_conf_t *slcf,
+    ngx_http_staged_update_input_get(ngx_http_request_t *r,
+    ngx_http_staged_update_loc_conf_t *slcf,
     ngx_http_staged_update_track_t *track, ngx_str_t *value,
     ngx_http_staged_update_version_t *v,
     const ngx_http_staged_update_scope_t **server, ngx_uint_t *e);
@@ -175,28 +175,18 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
 
     ctx->decision = NGX_HTTP_STAGED_UPDATE_INVALID;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_staged_update_not_allowed(r);
-    }
-
-    rc = ngx_http_discard_request_body(r);
-
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_staged_update_module);
     track = slcf->track;
 
     rc = ngx_http_staged_update_input_get(r, slcf, track, value, &v, &server,
                                           &e);
 
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     if (rc == NGX_DECLINED) {
         goto invalid;
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     ngx_http_staged_update_decide(track->shared, server, &v, &d);
@@ -275,16 +265,16 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
 
 invalid:
 
-    return ngx_http_staged_update_error(r, NGX_HTTP_BAD_REQUEST,
-                                        &ngx_http_staged_update_errors[e]);
+    return ngx_http_staged_update_refuse(r, e);
 }
 
 
 /*
- * What a check takes, read and validated: the version parsed, the server
- * looked up in track's tables.  NGX_DECLINED with the error in *e for a
- * bad request.  The check and staged_update_explain share it (the check
- * inlines it).
+ * What a check takes, read and validated: the method, the version parsed,
+ * the server looked up in track's tables.  NGX_OK; NGX_DECLINED with the
+ * error in *e for a bad request (see ngx_http_staged_update_refuse()); or
+ * a status for the handler to return.  The check and staged_update_explain
+ * share it (the check inlines it).
  */
 
 static ngx_http_staged_update_inline ngx_int_t
@@ -296,10 +286,22 @@ ngx_http_staged_update_input_get(ngx_http_request_t *r,
 {
     ngx_int_t  rc;
 
+    *e = NGX_HTTP_STAGED_UPDATE_E_METHOD;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
     rc = ngx_http_staged_update_read(r, slcf, value);
 
     if (rc == NGX_ERROR) {
-        return NGX_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (rc == NGX_DECLINED) {
@@ -863,11 +865,19 @@ ngx_http_staged_update_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-/* a request of another method than GET or HEAD: 405, with "Allow" */
+/*
+ * A bad request: 400 with the error e of ngx_http_staged_update_validate(),
+ * or 405 with "Allow" for another method than GET or HEAD.
+ */
 
 ngx_int_t
-ngx_http_staged_update_not_allowed(ngx_http_request_t *r)
+ngx_http_staged_update_refuse(ngx_http_request_t *r, ngx_uint_t e)
 {
+    if (e != NGX_HTTP_STAGED_UPDATE_E_METHOD) {
+        return ngx_http_staged_update_error(r, NGX_HTTP_BAD_REQUEST,
+                                            &ngx_http_staged_update_errors[e]);
+    }
+
     if (ngx_http_staged_update_header(r, &(ngx_str_t) ngx_string("Allow"),
                                       (u_char *) "GET, HEAD", 9)
         == NULL)
@@ -876,16 +886,6 @@ ngx_http_staged_update_not_allowed(ngx_http_request_t *r)
     }
 
     return ngx_http_staged_update_error(r, NGX_HTTP_NOT_ALLOWED,
-               &ngx_http_staged_update_errors[NGX_HTTP_STAGED_UPDATE_E_METHOD]);
-}
-
-
-/* a bad request: 400 with the error e of ngx_http_staged_update_validate() */
-
-ngx_int_t
-ngx_http_staged_update_bad_request(ngx_http_request_t *r, ngx_uint_t e)
-{
-    return ngx_http_staged_update_error(r, NGX_HTTP_BAD_REQUEST,
                                         &ngx_http_staged_update_errors[e]);
 }
 

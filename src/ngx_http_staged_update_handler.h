@@ -23,8 +23,7 @@ ngx_int_t ngx_http_staged_update_validate(ngx_http_request_t *r,
     ngx_http_staged_update_track_t *track, ngx_str_t *value,
     ngx_http_staged_update_version_t *v,
     const ngx_http_staged_update_scope_t **server, ngx_uint_t *e);
-ngx_int_t ngx_http_staged_update_not_allowed(ngx_http_request_t *r);
-ngx_int_t ngx_http_staged_update_bad_request(ngx_http_request_t *r,
+ngx_int_t ngx_http_staged_update_refuse(ngx_http_request_t *r,
     ngx_uint_t e);
 ngx_int_t ngx_http_staged_update_send(ngx_http_request_t *r,
     ngx_str_t *part, ngx_uint_t n);

@@ -1202,4 +1202,3 @@ ngx_http_staged_update_release_tokens(ngx_pool_t *pool,
 
     return NGX_OK;
 }
-

@@ -47,52 +47,58 @@ END
 our @KEYS = map { "key-$_" } 1 .. 30;
 
 # the paths of the demo's tables: query, the rule and percentage that a
-# check's X-Update-Rule and X-Update-Percent give
+# check's X-Update-Rule and X-Update-Percent give, and its status when the
+# percentage leaves no draw
 
 our %PATHS = (
-    latest         => [ 'version=2.0.0',               'game:latest',    '0.00' ],
-    above          => [ 'version=2.1&client=a',        'game:latest',    '0.00' ],
-    minimum        => [ 'version=0.9.0',               'game:minimum',   '100.00' ],
+    latest         => [ 'version=2.0.0',               'game:latest',    '0.00', 204 ],
+    above          => [ 'version=2.1',                 'game:latest',    '0.00', 204 ],
+    minimum        => [ 'version=0.9.0',               'game:minimum',   '100.00', 200 ],
     rule           => [ 'version=1.6.0',               'game:1.5.0-1.9.*', '50.00' ],
     delta          => [ 'version=1.9.0',               'game:1.5.0-1.9.*', '50.00' ],
     default        => [ 'version=1.2.0',               'game:default',   '10.00' ],
-    server_latest  => [ 'version=1.9.5&server=shard-1', 'shard-1:latest', '0.00' ],
-    server_track   => [ 'version=2.0.0&server=shard-1', 'game:latest',   '0.00' ],
-    server_minimum => [ 'version=1.2.0&server=shard-1', 'shard-1:minimum', '100.00' ],
+    server_latest  => [ 'version=1.9.5&server=shard-1', 'shard-1:latest', '0.00', 204 ],
+    server_track   => [ 'version=2.0.0&server=shard-1', 'game:latest',   '0.00', 204 ],
+    server_minimum => [ 'version=1.2.0&server=shard-1', 'shard-1:minimum', '100.00', 200 ],
     server_rule    => [ 'version=1.7.3&server=shard-1', 'shard-1:1.7.*',  '60.00' ],
     server_default => [ 'version=1.6&server=shard-1',  'shard-1:default', '20.00' ],
 );
 
-# check, explain, check, explain ... for one path, with each client key
+# "--- explain_pairs: <path>:<keys> ...": a check and then an explanation
+# with the same query, for each client key ("none": no key, "keys": every
+# one of @KEYS, or a key); the rule and percentage of both must be those
+# of %PATHS, and the body check below compares the explanation with the
+# check's answer
 
-sub pairs {
-    my ($path, @keys) = @_;
-    my $q = $PATHS{$path}[0];
+sub explain_pairs {
+    my ($block) = @_;
 
-    @keys = (undef) unless @keys;
+    my (@req, @headers, @bodies, @codes);
 
-    return [ map {
-        my $k = defined $_ ? "&client=$_" : '';
-        ("GET /update/check?$q$k", "GET /update/explain?$q$k")
-    } @keys ];
-}
+    for my $spec (split ' ', $block->explain_pairs) {
+        my ($path, $keys) = split /:/, $spec;
+        my ($q, $rule, $pct, $status) = @{ $PATHS{$path} }
+            or die "unknown path $path\n";
 
-sub pair_headers {
-    my ($path, $n) = @_;
-    my (undef, $rule, $pct) = @{ $PATHS{$path} };
+        for my $key ($keys eq 'keys' ? @KEYS : $keys) {
+            my $k = $key eq 'none' ? '' : "&client=$key";
 
-    return [ ("X-Update-Rule: $rule\nX-Update-Percent: $pct\n",
-              "Content-Type: application/json\nCache-Control: no-store\n"
-              . "X-Decision: []\n!X-Update-Rule\n!X-Update-Percent\n")
-             x ($n || 1) ];
-}
+            push @req, "GET /update/check?$q$k", "GET /update/explain?$q$k";
+            push @headers,
+                 "X-Update-Rule: $rule\nX-Update-Percent: $pct\n",
+                 "Content-Type: application/json\nCache-Control: no-store\n"
+                 . "X-Decision: []\n!X-Update-Rule\n!X-Update-Percent\n";
+            push @bodies, qr/\A(?:|\{"version":.*)\z/s,
+                          qr/"rule":"\Q$rule\E","percent":"\Q$pct\E"/;
+            push @codes, defined $status ? "^$status\$" : '^20[04]$', '^200$';
+        }
+    }
 
-sub pair_bodies {
-    my ($path, $n) = @_;
-    my (undef, $rule, $pct) = @{ $PATHS{$path} };
-
-    return [ (qr/\A(?:|\{"version":.*)\z/s,
-              qr/"rule":"\Q$rule\E","percent":"\Q$pct\E"/) x ($n || 1) ];
+    $block->set_value(pairs => 'compare');
+    $block->set_value(request => \@req);
+    $block->set_value(response_headers => \@headers);
+    $block->set_value(response_body_like => \@bodies);
+    $block->set_value(error_code_like => \@codes);
 }
 
 # the explanation against the check's answer just before it
@@ -149,6 +155,7 @@ add_block_preprocessor(sub {
     my $block = shift;
 
     default_http_config($block, $GAME_TRACK);
+    explain_pairs($block) if defined $block->explain_pairs;
 
     $block->set_value(config => <<'END') unless defined $block->config;
     location = /update/check {
@@ -221,123 +228,48 @@ qr/"scope":\{"type":"server","name":"shard-1"\},"steps":\[\{"step":"latest","tab
 
 
 
-=== TEST 4: the latest and above: no upgrade, one step; the draw cannot grant
---- request eval
-[ @{ main::pairs('latest') }, @{ main::pairs('above') } ]
---- pairs: compare
---- response_headers eval
-[ @{ main::pair_headers('latest') }, @{ main::pair_headers('above') } ]
---- response_body_like eval
-[ @{ main::pair_bodies('latest') }, @{ main::pair_bodies('above') } ]
---- error_code eval
-[204, 200, 204, 200]
+=== TEST 4: the latest and above: no upgrade, one step
+--- explain_pairs: latest:none above:none above:k1
 
 
 
 === TEST 5: below the minimum: mandatory, as the check
---- request eval
-main::pairs('minimum', undef, 'k1')
---- pairs: compare
---- response_headers eval
-main::pair_headers('minimum', 2)
---- response_body_like eval
-main::pair_bodies('minimum', 2)
---- error_code eval
-[200, 200, 200, 200]
+--- explain_pairs: minimum:none minimum:k1
 
 
 
 === TEST 6: a track rule, sticky: each key's bucket gives the check's answer
---- request eval
-main::pairs('rule', @main::KEYS)
---- pairs: compare sticky
---- response_headers eval
-main::pair_headers('rule', scalar @main::KEYS)
---- response_body_like eval
-main::pair_bodies('rule', scalar @main::KEYS)
---- error_code_like eval
-[ ('^20[04]$', '^200$') x @main::KEYS ]
+--- explain_pairs: rule:keys
 
 
 
-=== TEST 7: a track rule at 1.9.0: the delta from 1.9.0, as in the manifest
---- request eval
-main::pairs('delta', @main::KEYS)
---- pairs: compare sticky delta
---- response_headers eval
-main::pair_headers('delta', scalar @main::KEYS)
---- response_body_like eval
-main::pair_bodies('delta', scalar @main::KEYS)
---- error_code_like eval
-[ ('^20[04]$', '^200$') x @main::KEYS ]
+=== TEST 7: a track rule at 1.9.0, sticky: the delta from 1.9.0, as the manifest
+--- explain_pairs: delta:keys
 
 
 
 === TEST 8: the track's default, sticky
---- request eval
-main::pairs('default', @main::KEYS)
---- pairs: compare
---- response_headers eval
-main::pair_headers('default', scalar @main::KEYS)
---- response_body_like eval
-main::pair_bodies('default', scalar @main::KEYS)
---- error_code_like eval
-[ ('^20[04]$', '^200$') x @main::KEYS ]
+--- explain_pairs: default:keys
 
 
 
 === TEST 9: a server's latest, and the track's latest before it
---- request eval
-[ @{ main::pairs('server_latest', 'k1') },
-  @{ main::pairs('server_track', 'k1') } ]
---- pairs: compare
---- response_headers eval
-[ @{ main::pair_headers('server_latest') },
-  @{ main::pair_headers('server_track') } ]
---- response_body_like eval
-[ @{ main::pair_bodies('server_latest') },
-  @{ main::pair_bodies('server_track') } ]
---- error_code eval
-[204, 200, 204, 200]
+--- explain_pairs: server_latest:k1 server_track:k1
 
 
 
 === TEST 10: a server's minimum: mandatory, to the server's latest
---- request eval
-main::pairs('server_minimum', 'k1')
---- pairs: compare
---- response_headers eval
-main::pair_headers('server_minimum')
---- response_body_like eval
-main::pair_bodies('server_minimum')
---- error_code eval
-[200, 200]
+--- explain_pairs: server_minimum:k1 server_minimum:none
 
 
 
 === TEST 11: a server's rule, sticky
---- request eval
-main::pairs('server_rule', @main::KEYS)
---- pairs: compare sticky
---- response_headers eval
-main::pair_headers('server_rule', scalar @main::KEYS)
---- response_body_like eval
-main::pair_bodies('server_rule', scalar @main::KEYS)
---- error_code_like eval
-[ ('^20[04]$', '^200$') x @main::KEYS ]
+--- explain_pairs: server_rule:keys
 
 
 
 === TEST 12: a server's default, sticky
---- request eval
-main::pairs('server_default', @main::KEYS)
---- pairs: compare
---- response_headers eval
-main::pair_headers('server_default', scalar @main::KEYS)
---- response_body_like eval
-main::pair_bodies('server_default', scalar @main::KEYS)
---- error_code_like eval
-[ ('^20[04]$', '^200$') x @main::KEYS ]
+--- explain_pairs: server_default:keys
 
 
 
