@@ -52,6 +52,7 @@ typedef ngx_http_staged_update_table_t       fuzz_table_t;
 typedef ngx_http_staged_update_scope_t       fuzz_scope_t;
 typedef ngx_http_staged_update_rule_t        fuzz_rule_t;
 typedef ngx_http_staged_update_decision_t    fuzz_decision_t;
+typedef ngx_http_staged_update_steps_t       fuzz_steps_t;
 
 
 typedef struct {
@@ -636,7 +637,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_ver_t               *probes;
     const char               *err;
     fuzz_table_t             *t;
-    fuzz_decision_t           d;
+    fuzz_decision_t           d, e;
+    fuzz_steps_t              steps;
     fuzz_scope_spec_t         specs[FUZZ_SERVERS];
     fuzz_table_spec_t         track, servers[FUZZ_SERVERS];
     const fuzz_rule_t        *rules;
@@ -799,6 +801,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (d.reason == NGX_HTTP_STAGED_UPDATE_DEFAULT) {
                 FUZZ_ASSERT(d.pct == d.scope->pct);
             }
+
+            /* staged_update_explain's walk: the same, its last step decided */
+
+            ngx_http_staged_update_decide_steps(t, s, &probes[n], &e, &steps);
+
+            FUZZ_ASSERT(e.scope == d.scope && e.rule == d.rule
+                        && e.pct == d.pct && e.reason == d.reason);
+            FUZZ_ASSERT(steps.n >= 1 && steps.n <= 5);
+            FUZZ_ASSERT(steps.step[steps.n - 1].scope == d.scope);
+            FUZZ_ASSERT(steps.step[steps.n - 1].rule == d.rule);
+            FUZZ_ASSERT((steps.step[steps.n - 1].what
+                         == NGX_HTTP_STAGED_UPDATE_STEP_MINIMUM)
+                        == (d.reason == NGX_HTTP_STAGED_UPDATE_MINIMUM));
+            FUZZ_ASSERT((steps.step[steps.n - 1].what
+                         == NGX_HTTP_STAGED_UPDATE_STEP_DEFAULT)
+                        == (d.reason == NGX_HTTP_STAGED_UPDATE_DEFAULT));
 
             /* and exactly what SYSTEM.md says */
 
