@@ -384,3 +384,15 @@ qr/"input":\{"version":"1.7.3","server":"shard-1","client":"abc"\}.*"rule":"shar
 --- must_die
 --- error_log
 staged_update: unknown track "nosuch"
+
+
+
+=== TEST 20: staged_update_explain then staged_update in one location: refused
+--- config
+    location = /update/explain {
+        staged_update_explain game;
+        staged_update game;
+    }
+--- must_die
+--- error_log
+"staged_update" directive cannot share a location with "staged_update_explain"
