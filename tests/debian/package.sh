@@ -33,6 +33,8 @@ apt() {
         "$@" > "$dir/apt.log" 2>&1 || { cat "$dir/apt.log"; return 1; }
 }
 
+[ "$(id -u)" = 0 ] || { echo "$0 installs the package: run it as root" >&2; exit 1; }
+
 deb=$(ls "$debdir"/${pkg}_*.deb)
 
 rm -rf "$dir"
