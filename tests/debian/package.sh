@@ -117,7 +117,8 @@ answer() {
 
 mandatory_upgrade() {
     [ "$(answer "$1")" = 200 ] \
-        && grep -q "\"version\":\"$2\",\"mandatory\":true" "$dir/body"
+        && grep -q "\"version\":\"$2\"" "$dir/body" \
+        && grep -q '"mandatory":true' "$dir/body"
 }
 
 for _ in $(seq 100); do
