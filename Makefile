@@ -23,29 +23,43 @@ MODSRC   := config ngx_http_staged_update_module.c $(wildcard src/*.c src/*.h)
 DEBS     := nginx nginx-dev libssl-dev libpcre2-dev zlib1g-dev build-essential \
             perl libtest-base-perl libipc-run-perl libtext-diff-perl \
             liblist-moreutils-perl libhttp-message-perl libio-pty-perl \
-            libio-socket-ssl-perl libcurl4-openssl-dev curl python3 openssl
+            libio-socket-ssl-perl libcurl4-openssl-dev curl python3 openssl \
+            dpkg-dev debhelper devscripts lintian git
 
 CFLAGS_STRICT := -Wall -Wextra -Werror -Wno-unused-parameter
+
+# nginx is configured with Debian's flags, as dh's nginx_mod build system
+# (nginx-dev) builds Debian's libnginx-mod-* packages: conf_flags, and
+# dpkg-buildflags with hardening=+all (-O2, -fstack-protector-strong,
+# -D_FORTIFY_SOURCE=2, -z relro -z now), run in the source tree for its
+# -ffile-prefix-map.  The strict warnings above are added to the module's
+# own objects only (objs/addon/, where nginx puts an addon's objects), when
+# objs/Makefile is run: configure's feature tests never see them.
+DEB_FLAGS     := cd $(TOP) && DEB_BUILD_MAINT_OPTIONS=hardening=+all \
+                 dpkg-buildflags --get
+NGX_CC_OPT    := $$($(DEB_FLAGS) CFLAGS) -fPIC $$($(DEB_FLAGS) CPPFLAGS)
+NGX_LD_OPT    := $$($(DEB_FLAGS) LDFLAGS) -fPIC
+NGX_STRICT    := --eval='objs/addon/%.o: CFLAGS += $(CFLAGS_STRICT)'
 
 LAUNCHER := $(BUILD)/launcher
 
 .PHONY: all module deps run stop test unit t asan asan-test fuzz fuzz-replay clean \
-        launcher launcher-demo bench-delivery
+        launcher launcher-demo bench-delivery build-test deb deb-test
 
 all: module
 
 module: $(SO)
 
-$(SO): $(MODSRC)
+$(SO): $(MODSRC) Makefile
 	rm -rf $(BUILD)/nginx-dev
 	mkdir -p $(BUILD)
 	cp -a $(NGX_DEV) $(BUILD)/nginx-dev
 	cd $(BUILD)/nginx-dev && . ./conf_flags && \
-	    ./configure "$${NGX_CONF_FLAGS[@]}" \
-	        --with-cc-opt="$(CFLAGS_STRICT)" \
+	    ./configure --with-cc-opt="$(NGX_CC_OPT)" \
+	        --with-ld-opt="$(NGX_LD_OPT)" "$${NGX_CONF_FLAGS[@]}" \
 	        --add-dynamic-module=$(TOP) > $(BUILD)/configure.log 2>&1 \
 	    || { tail -30 $(BUILD)/configure.log; exit 1; }
-	$(MAKE) -C $(BUILD)/nginx-dev -f objs/Makefile modules
+	$(MAKE) -C $(BUILD)/nginx-dev -f objs/Makefile $(NGX_STRICT) modules
 	cp $(BUILD)/nginx-dev/objs/ngx_http_staged_update_module.so $(SO).tmp
 	mv $(SO).tmp $(SO)
 	@echo "built $(SO)"
@@ -91,8 +105,41 @@ t: module $(LAUNCHER)
 test: deps
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
+	$(MAKE) build-test
 	$(MAKE) t
+	$(MAKE) deb-test
 	$(MAKE) asan-test
+
+# the .so is built as Debian builds nginx: same configuration as Debian's
+# flags alone give, hardened, and a warning in a module file fails make
+
+build-test: module
+	tests/debian/build-flags.sh $(BUILD)
+
+# The Debian package libnginx-mod-http-staged-update (debian/), built with
+# Debian's machinery for nginx modules from a copy of the tree (the files
+# git tracks and the new ones it does not ignore) in build/deb/, where
+# dpkg-buildpackage also writes the .deb; its build runs the t/ suites
+# (DEB_BUILD_OPTIONS=nocheck skips them).  lintian must report no error.
+# deb-test installs it on this machine (root), checks the installed module
+# with nginx of its own on 127.0.0.1, then removes and purges it.
+
+DEB_PKG := libnginx-mod-http-staged-update
+DEB_DIR := $(BUILD)/deb
+
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/$(DEB_PKG)
+	cd $(TOP) && git ls-files -z --cached --others --exclude-standard \
+	    | tar --null --ignore-failed-read -T - -cf - \
+	    | tar -C $(DEB_DIR)/$(DEB_PKG) -xf -
+	cd $(DEB_DIR)/$(DEB_PKG) && dpkg-buildpackage -us -uc -b \
+	    > $(DEB_DIR)/build.log 2>&1 || { tail -40 $(DEB_DIR)/build.log; exit 1; }
+	grep -E '^(Files=|Result:)' $(DEB_DIR)/build.log || true
+	lintian --fail-on error --info $(DEB_DIR)/*.changes
+	@ls $(DEB_DIR)/*.deb
+
+deb-test: deb
+	tests/debian/package.sh $(DEB_DIR)
 
 # A whole nginx from the upstream 1.22.1 source (Debian's source package),
 # with the module built in (--add-module) and ASan + UBSan; the t/ suites
@@ -129,11 +176,11 @@ $(ASAN_NGINX): $(BUILD)/nginx-$(NGX_VERSION)/configure $(MODSRC)
 	    --with-http_gunzip_module --with-http_gzip_static_module \
 	    --with-http_random_index_module --with-http_secure_link_module \
 	    --with-http_sub_module \
-	    --with-cc-opt="-O1 -g $(CFLAGS_STRICT) $(SAN_FLAGS)" \
+	    --with-cc-opt="-O1 -g $(SAN_FLAGS)" \
 	    --with-ld-opt="$(SAN_FLAGS)" \
 	    --add-module=$(TOP) > $(BUILD)/asan-configure.log 2>&1 \
 	    || { tail -30 $(BUILD)/asan-configure.log; exit 1; }
-	$(MAKE) -C $(BUILD)/nginx-$(NGX_VERSION) -f objs/Makefile
+	$(MAKE) -C $(BUILD)/nginx-$(NGX_VERSION) -f objs/Makefile $(NGX_STRICT)
 	$(MAKE) -C $(BUILD)/nginx-$(NGX_VERSION) -f objs/Makefile install
 
 asan: $(ASAN_NGINX)

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # A download through "staged_update_verify" against the same file served as
 # a plain static file, side by side in one run:
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Copyright (C) The ngx_http_staged_update_module authors
 """Writes the module's templates for ../shared/bench/run.sh and for
 bench/download.sh, with the tables of ../shared/bench/README.md:
 

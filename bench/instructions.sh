@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # Instructions per check (callgrind), for each template on the same fixed
 # list of requests: a count that does not depend on the machine's load, to
 # compare configurations side by side.  By default the whole work of nginx

@@ -1,3 +1,5 @@
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # Helpers of bench/download.sh and bench/run-delivery.sh, in the way of
 # ../shared/bench/run.sh: one nginx worker pinned to CPU 0, wrk pinned to
 # CPU 1 with 1 thread and 64 keep-alive connections; medians of

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # The two delivery goals, in one run:
 #
 #  1. tokens in upgrade answers cost at most 10% more: ../shared/bench/run.sh

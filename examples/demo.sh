@@ -1,4 +1,6 @@
 #!/bin/sh
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # Starts (or stops) Debian's nginx with the module on the demo release.
 # usage: demo.sh start|stop      (make run / make stop)
 set -eu

@@ -1,4 +1,6 @@
 #!/bin/sh
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # Writes the demo releases under DIR: DIR/2.0.0 and DIR/1.9.0, each with a
 # few files and its full archive in .update/full.tar.gz.  Deterministic: the
 # same bytes every time, so anyone can check sizes and hashes.

@@ -1,3 +1,5 @@
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # The decision: no upgrade at or above the latest version, a mandatory
 # upgrade below the minimum, otherwise the rule's (or the default's)
 # percentage; and the same answer for the same client key.

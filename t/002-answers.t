@@ -1,3 +1,5 @@
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # The answers: the manifest byte for byte (files sorted by path, sizes,
 # SHA-256, URLs with their prefix and escaping), its headers, HEAD, the
 # redirect mode, the tracing headers and the variables.

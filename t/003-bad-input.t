@@ -1,3 +1,5 @@
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # Bad input: every refused request is a 400 (405 for a method other than
 # GET and HEAD) with a JSON body and no 5xx; request bodies are discarded.
 

@@ -1,3 +1,5 @@
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # Refused configurations: nginx does not start, and the error log says
 # which directive and value are wrong, in the words of the module.  And a
 # few configurations that look odd but are fine.

@@ -1,3 +1,5 @@
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # Input sources: staged_update_input takes the version, the server ID and
 # the client key from headers, cookies, path segments, renamed query
 # arguments or any value with variables.

@@ -1,3 +1,5 @@
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # Reloads: the blocks run in order, and under TEST_NGINX_USE_HUP (which
 # this file turns on) each block after the first loads its configuration
 # into the running nginx with SIGHUP, so its answers are those of the new

@@ -1,3 +1,5 @@
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # Delivery: the artifact of an answer (a delta from the client's version,
 # else the full archive, else none) with its signature, the release notes,
 # name and date; small files inline; download tokens and the verify

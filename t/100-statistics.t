@@ -1,3 +1,5 @@
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # Statistics of the draw: for each configured percentage, over at least
 # 10,000 checks (fresh random draws without a client key, and sticky draws
 # with distinct client keys), the number of upgrades lies inside the exact

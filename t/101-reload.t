@@ -1,3 +1,5 @@
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # Reloads and the shared memory zone of the tables: many reloads with the
 # same zone size do not leak the tables of the old configurations; a
 # reload that changes the zone size takes effect; a reload whose tables do

@@ -1,3 +1,5 @@
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # Delivery over HTTPS and HTTP/2, as the demo serves it: a self-signed
 # certificate made here, curl checking it (--cacert, never -k), and the
 # whole path of a launcher: the check (204, or 200 with a manifest whose

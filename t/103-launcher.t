@@ -1,3 +1,5 @@
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # The reference launcher (examples/launcher/launcher.c) end to end, against
 # an nginx of its own with the module over HTTPS (a self-signed certificate
 # made here), and the sample business server (examples/shard/shard.py):

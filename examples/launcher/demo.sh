@@ -1,4 +1,6 @@
 #!/bin/sh
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # The launcher demo: the version server of "make run" (HTTPS on 8443), the
 # sample shard "shard-1" on 9001, and the reference launcher upgrading a
 # sample installation of 1.0.0 in build/demo/install.

@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) The ngx_http_staged_update_module authors
+ *
  * The reference launcher of ngx_http_staged_update_module.
  *
  * It asks the version server whether the installed version is current, and

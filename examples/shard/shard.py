@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Copyright (C) The ngx_http_staged_update_module authors
 """A sample business server (a game shard) for the staged-update demo.
 
     shard.py --port 9001 --id shard-1 [--users alice:secret,bob:hunter2]

@@ -1,3 +1,5 @@
+# Copyright (C) The ngx_http_staged_update_module authors
+
 package StagedUpdateTest;
 
 # What the test files t/001-*.t .. t/006-*.t share: writing their release

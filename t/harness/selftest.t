@@ -1,3 +1,5 @@
+# Copyright (C) The ngx_http_staged_update_module authors
+#
 # Self-test of the Test::Nginx::Socket harness, using plain nginx features only.
 #
 # Must pass both under our fallback harness and under the CPAN Test::Nginx:

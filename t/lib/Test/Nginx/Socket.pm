@@ -1,3 +1,5 @@
+# Copyright (C) The ngx_http_staged_update_module authors
+
 package Test::Nginx::Socket;
 
 # Fallback for the CPAN module Test::Nginx::Socket (not packaged in Debian).
