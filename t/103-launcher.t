@@ -1,4 +1,4 @@
-# The reference launcher (examples/launcher/launcher.c) end to end, against
+# The reference launcher (client/cli/, on libstagedupdate) end to end, against
 # an nginx of its own with the module over HTTPS (a self-signed certificate
 # made here), and the sample business server (examples/shard/shard.py):
 #
