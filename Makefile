@@ -192,6 +192,7 @@ $(BUILD)/fuzz/%: fuzz/%.c $(PURE) $(wildcard src/*.h)
 # (build/game-launcher, built against an installed copy with pkg-config).
 #
 #   make client          the libraries and the launcher in build/client/
+#   make embed           the embedding example, build/game-launcher
 #   make install-client  into $(DESTDIR)$(PREFIX) (default /usr/local)
 #   make client-unit     the library's unit and fault-injection tests
 
@@ -215,9 +216,11 @@ SU_CFLAGS   := -Wall -Wextra -Werror -O2 -g -fPIC -fvisibility=hidden \
 CLI_SRC     := $(wildcard client/cli/*.c)
 EMBED_ROOT  := $(CLIENT)/root
 
-.PHONY: client install-client client-unit
+.PHONY: client install-client client-unit embed
 
 client: $(SU_SO) $(SU_A) $(SU_PC) $(LAUNCHER)
+
+embed: $(EMBED)
 
 $(CLIENT)/obj/%.o: client/src/%.c $(SU_HDR)
 	mkdir -p $(CLIENT)/obj

@@ -267,5 +267,9 @@ main(int argc, char **argv)
 
     run(&c, dir, version);
 
+    free(dir);
+    free(version);
+    su_global_cleanup();
+
     return rc;
 }

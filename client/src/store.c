@@ -19,8 +19,16 @@
 #include "su_internal.h"
 
 
+typedef enum {
+    SU_FROM_STORE,
+    SU_FROM_BACKUP,
+    SU_FROM_INLINE,
+    SU_FROM_DOWNLOAD
+} su_from_t;
+
+
 static su_status_t su_store_one(su_install_t *in, su_offer_t *o,
-    su_file_t *f, su_progress_t *p, int *downloaded, su_error_t *err);
+    su_file_t *f, su_progress_t *p, su_from_t *from, su_error_t *err);
 
 
 /* puts one file into the store: from the store itself, a backup of that
@@ -28,7 +36,7 @@ static su_status_t su_store_one(su_install_t *in, su_offer_t *o,
 
 static su_status_t
 su_store_one(su_install_t *in, su_offer_t *o, su_file_t *f, su_progress_t *p,
-    int *downloaded, su_error_t *err)
+    su_from_t *from, su_error_t *err)
 {
     char            dst[SU_PATH], part[SU_PATH], kept[SU_PATH], *url;
     size_t          len;
@@ -42,9 +50,13 @@ su_store_one(su_install_t *in, su_offer_t *o, su_file_t *f, su_progress_t *p,
         return su_fail(err, SU_EDOWNLOAD, "%s: path too long", f->path);
     }
 
+    *from = SU_FROM_STORE;
+
     if (su_file_matches(dst, f)) {
         return SU_OK;
     }
+
+    *from = SU_FROM_BACKUP;
 
     if (su_file_matches(kept, f)) {
         if (su_copy_file(in, kept, dst, 0644) != 0) {
@@ -55,6 +67,8 @@ su_store_one(su_install_t *in, su_offer_t *o, su_file_t *f, su_progress_t *p,
     }
 
     if (f->content != NULL) {
+        *from = SU_FROM_INLINE;
+
         if (su_b64_decode(f->content, &data, &len) != 0) {
             return su_fail(err, SU_EDOWNLOAD, "%s: bad inline content",
                            f->path);
@@ -69,10 +83,9 @@ su_store_one(su_install_t *in, su_offer_t *o, su_file_t *f, su_progress_t *p,
         }
 
         free(data);
-        su_log(in, SU_LOG_INFO, "inline   %s (%llu bytes)", f->path,
-               (unsigned long long) f->size);
 
     } else {
+        *from = SU_FROM_DOWNLOAD;
         url = su_resolve(in, f->url);
         if (url == NULL) {
             return su_fail(err, SU_EDOWNLOAD, "out of memory");
@@ -84,10 +97,6 @@ su_store_one(su_install_t *in, su_offer_t *o, su_file_t *f, su_progress_t *p,
         if (rc != SU_OK) {
             return rc;
         }
-
-        su_log(in, SU_LOG_INFO, "download %s (%llu bytes)", f->path,
-               (unsigned long long) f->size);
-        (*downloaded)++;
     }
 
     if (!su_file_matches(part, f)) {
@@ -110,6 +119,7 @@ su_fetch(su_install_t *in, su_offer_t *o, su_error_t *err)
 {
     int             downloaded = 0;
     size_t          i;
+    su_from_t       from;
     su_status_t     rc;
     su_progress_t   p;
 
@@ -122,18 +132,26 @@ su_fetch(su_install_t *in, su_offer_t *o, su_error_t *err)
         p.files = o->nfiles;
         p.size = o->files[i].size;
 
-        rc = su_store_one(in, o, &o->files[i], &p, &downloaded, err);
+        rc = su_store_one(in, o, &o->files[i], &p, &from, err);
         if (rc != SU_OK) {
             return rc;
         }
 
-        if (in->opts.progress != NULL) {
-            p.done = p.size;
-            p.finished = 1;
-            if (in->opts.progress(&p, in->opts.data) != 0) {
-                return su_fail(err, SU_EDOWNLOAD, "fetch of %s cancelled "
-                               "(the files so far are kept)", o->version);
-            }
+        p.done = p.size;
+        p.finished = 1;
+
+        if (in->opts.progress != NULL
+            && in->opts.progress(&p, in->opts.data) != 0)
+        {
+            return su_fail(err, SU_EDOWNLOAD, "fetch of %s cancelled (the "
+                           "files so far are kept)", o->version);
+        }
+
+        if (from == SU_FROM_INLINE || from == SU_FROM_DOWNLOAD) {
+            su_log(in, SU_LOG_INFO, "%-8s %s (%llu bytes)",
+                   from == SU_FROM_INLINE ? "inline" : "download", p.path,
+                   (unsigned long long) p.size);
+            downloaded += (from == SU_FROM_DOWNLOAD);
         }
     }
 
