@@ -20,48 +20,17 @@
 #include "cli.h"
 
 
-typedef struct {
-    char    *data;
-    size_t   len;
-} cli_buf_t;
-
-
-static size_t
-cli_body(char *p, size_t size, size_t n, void *data)
-{
-    char       *d;
-    cli_buf_t  *b = data;
-
-    n *= size;
-
-    if (b->len + n > 65536) {
-        return 0;
-    }
-
-    d = realloc(b->data, b->len + n + 1);
-    if (d == NULL) {
-        return 0;
-    }
-
-    memcpy(d + b->len, p, n);
-    b->data = d;
-    b->len += n;
-    b->data[b->len] = '\0';
-
-    return n;
-}
-
-
 char *
 cli_login(const char *shard, const char *user, const char *password,
     const char *cacert)
 {
     CURL               *c;
+    FILE               *out;
     long                status = -1;
-    char               *url, *body, *id = NULL;
+    char               *url, *body, *answer = NULL, *id = NULL;
+    size_t              len = 0;
     json_t             *req, *r;
     CURLcode            rc;
-    cli_buf_t           b = { NULL, 0 };
     const char         *s;
     struct curl_slist  *h;
 
@@ -70,11 +39,18 @@ cli_login(const char *shard, const char *user, const char *password,
     json_decref(req);
 
     c = curl_easy_init();
+    out = open_memstream(&answer, &len);
 
-    if (body == NULL || c == NULL || asprintf(&url, "%s/login", shard) < 0) {
+    if (body == NULL || c == NULL || out == NULL
+        || asprintf(&url, "%s/login", shard) < 0)
+    {
         cli_say("login: out of memory");
         free(body);
         curl_easy_cleanup(c);
+        if (out) {
+            fclose(out);
+            free(answer);
+        }
         return NULL;
     }
 
@@ -86,8 +62,8 @@ cli_login(const char *shard, const char *user, const char *password,
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, cli_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE, 65536L);
 
     if (cacert) {
         curl_easy_setopt(c, CURLOPT_CAINFO, cacert);
@@ -101,7 +77,8 @@ cli_login(const char *shard, const char *user, const char *password,
         cli_say("%s: %s", url, curl_easy_strerror(rc));
     }
 
-    r = (status == 200 && b.data) ? json_loads(b.data, 0, NULL) : NULL;
+    fclose(out);
+    r = (status == 200) ? json_loadb(answer, len, 0, NULL) : NULL;
     s = json_string_value(json_object_get(r, "server"));
 
     if (s != NULL && *s != '\0') {
@@ -113,7 +90,7 @@ cli_login(const char *shard, const char *user, const char *password,
     json_decref(r);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
-    free(b.data);
+    free(answer);
     free(body);
     free(url);
 

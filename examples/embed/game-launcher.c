@@ -3,7 +3,8 @@
  * with a progress bar, then starts it. Whatever happens to the update, the
  * installation is whole and the game starts.
  *
- *   cc -o game-launcher game-launcher.c $(pkg-config --cflags --libs stagedupdate)
+ *   cc -o game-launcher game-launcher.c \
+ *       $(pkg-config --cflags --libs stagedupdate)
  *   game-launcher DIR https://updates.example.com manifest.pub.pem [ca.pem]
  *
  * SPDX-License-Identifier: BSD-2-Clause
