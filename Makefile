@@ -235,11 +235,15 @@ $(SU_A): $(SU_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+# the .pc names the installed paths: made again by install-client, so that
+# PREFIX and LIBDIR given there are the ones it says
+SU_PC_SED   = sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|' \
+                  -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(SU_VERSION)|' \
+                  client/stagedupdate.pc.in
+
 $(SU_PC): client/stagedupdate.pc.in Makefile
 	mkdir -p $(CLIENT)
-	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(SU_VERSION)|' \
-	    $< > $@
+	$(SU_PC_SED) > $@
 
 # the launcher links the static library: build/launcher runs from anywhere
 $(LAUNCHER): $(CLI_SRC) client/cli/cli.h $(SU_A)
@@ -254,7 +258,7 @@ install-client: $(SU_SO) $(SU_A) $(SU_PC) $(LAUNCHER)
 	install -m 755 $(SU_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(SU_SO)) $(DESTDIR)$(LIBDIR)/$(SU_SONAME)
 	ln -sf $(SU_SONAME) $(DESTDIR)$(LIBDIR)/libstagedupdate.so
-	install -m 644 $(SU_PC) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(SU_PC_SED) > $(DESTDIR)$(LIBDIR)/pkgconfig/stagedupdate.pc
 	install -m 755 $(LAUNCHER) $(DESTDIR)$(BINDIR)/staged-update-launcher
 
 # the example is built as a launcher author would: against an installed
