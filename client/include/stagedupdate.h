@@ -26,9 +26,13 @@
  * - no global state: each su_install_t is independent (one thread at a
  *   time per handle); libcurl's global initialisation is su_global_init()'s
  *   job (see there);
- * - after any failure, a crash, a kill or a full disk at any point, the
- *   installation holds the whole old or the whole new version's files, and
- *   the next su_open() completes an interrupted switch (the journal);
+ * - whatever happens (an error, a crash, SIGKILL, a full disk) at any
+ *   point, once su_open() has returned SU_OK the installation holds the
+ *   whole old or the whole new version: a switch is decided when its
+ *   journal is written, and su_open() completes it; before that, the old
+ *   version is untouched. Only a SU_EINSTALL from su_install() or
+ *   su_rollback() can leave a switch half done: close, and the next
+ *   su_open() completes it;
  * - a file enters the installation only after its size and SHA-256 match
  *   a manifest whose Ed25519 signature verified with the launcher's key.
  *
@@ -164,7 +168,7 @@ SU_API const char *su_strstatus(su_status_t status);
  * completes a switch that a crash interrupted (SU_EINSTALL if it cannot:
  * do not start the program then) and reads the installed version
  * (SU_EUSAGE if .launcher/version is missing: write it when you ship).
- * opts and its strings must live until su_close().
+ * opts is copied; the strings it points to must live until su_close().
  */
 SU_API su_status_t su_open(su_install_t **in, const su_options_t *opts,
     su_error_t *err);

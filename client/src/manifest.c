@@ -122,7 +122,7 @@ su_pubkey(su_install_t *in, su_error_t *err)
         return SU_OK;
     }
 
-    name = in->opts.pubkey_file ? in->opts.pubkey_file : "the PEM key";
+    name = in->opts.pubkey_pem ? "the PEM key" : in->opts.pubkey_file;
     pkey = NULL;
 
     if (in->opts.pubkey_pem != NULL) {
@@ -385,8 +385,8 @@ su_manifest_parse(su_install_t *in, const char *json, size_t len,
     if (!su_signature_ok(in, m, signd)) {
         rc = su_fail(err, SU_EMANIFEST, "manifest refused: no valid signature "
                      "by key %s (%s)", in->keyid,
-                     in->opts.pubkey_file ? in->opts.pubkey_file
-                                          : "the PEM key");
+                     in->opts.pubkey_pem ? "the PEM key"
+                                         : in->opts.pubkey_file);
         goto failed;
     }
 

@@ -1,13 +1,11 @@
 /*
- * A minimal game launcher on libstagedupdate: brings the game up to date,
- * with a progress bar, then starts it. Whatever happens to the update, the
- * installation is whole and the game starts.
+ * A minimal game launcher on libstagedupdate (SPDX: BSD-2-Clause): brings
+ * the game up to date with a progress bar, then starts it, whole, whatever
+ * happened to the update.
  *
  *   cc -o game-launcher game-launcher.c \
  *       $(pkg-config --cflags --libs stagedupdate)
  *   game-launcher DIR https://updates.example.com manifest.pub.pem [ca.pem]
- *
- * SPDX-License-Identifier: BSD-2-Clause
  */
 
 #include <stdio.h>
@@ -68,9 +66,7 @@ main(int argc, char **argv)
     o.log = on_log;
     o.progress = on_progress;
 
-    if (su_global_init() != SU_OK
-        || su_open(&in, &o, &err) != SU_OK)
-    {
+    if (su_global_init() != SU_OK || su_open(&in, &o, &err) != SU_OK) {
         fprintf(stderr, "cannot open %s: %s\n", argv[1], err.message);
         return 1;                       /* e.g. a switch that cannot finish */
     }
@@ -80,6 +76,10 @@ main(int argc, char **argv)
 
     if (su_update(in, NULL, 0, NULL, &err) != SU_OK) {
         printf("no update (%s): %s\n", su_strstatus(err.code), err.message);
+        su_close(in);                   /* reopening completes a half switch */
+        if (su_open(&in, &o, &err) != SU_OK) {
+            return 1;
+        }
     }
 
     printf("starting game %s\n", su_installed_version(in));
