@@ -712,6 +712,94 @@ test_bad_files(void)
 }
 
 
+typedef struct {
+    int        finished;
+    int        cancel_at;           /* cancel at this file's end, or -1 */
+    int        bad;                 /* a progress report out of order */
+    su_str_t   log;
+} unit_cb_t;
+
+
+static void
+unit_log(su_log_level_t level, const char *msg, void *data)
+{
+    unit_cb_t  *cb = data;
+
+    su_str_add(&cb->log, "%d %s\n", (int) level, msg);
+}
+
+
+static int
+unit_progress(const su_progress_t *p, void *data)
+{
+    unit_cb_t  *cb = data;
+
+    if (p->files != V2_FILES || p->index != (size_t) cb->finished
+        || strcmp(p->path, v2[p->index].path) != 0
+        || p->size != strlen(v2[p->index].data) || p->done > p->size
+        || (p->finished && p->done != p->size))
+    {
+        cb->bad++;
+    }
+
+    cb->finished += p->finished;
+
+    return p->finished && (int) p->index == cb->cancel_at;
+}
+
+
+/* the log and progress callbacks; a cancel keeps the installation */
+
+static void
+test_callbacks(void)
+{
+    char          *dir, *json;
+    unit_cb_t      cb;
+    su_error_t     err;
+    su_offer_t    *o;
+    su_options_t   opts;
+    su_install_t  *in;
+    unit_mf_t      m = { 0 };
+
+    memset(&cb, 0, sizeof(cb));
+    memset(&opts, 0, sizeof(opts));
+    dir = make_install();
+    json = manifest(&m);
+    opts.dir = dir;
+    opts.pubkey_pem = pem_good;
+    opts.log = unit_log;
+    opts.progress = unit_progress;
+    opts.data = &cb;
+    cb.cancel_at = 1;
+
+    CHECK(su_open(&in, &opts, &err) == SU_OK);
+    CHECK(su_offer_parse(in, json, strlen(json), NULL, &o, &err) == SU_OK);
+    CHECK(su_install(in, o, &err) == SU_EDOWNLOAD
+          && strstr(err.message, "fetch of 2.0.0 cancelled"));
+    CHECK(cb.finished == 2 && strcmp(state_of(dir), "old") == 0);
+
+    cb.finished = 0;
+    cb.cancel_at = -1;
+    CHECK(su_install(in, o, &err) == SU_OK);
+    CHECK_MSG(cb.finished == V2_FILES && cb.bad == 0,
+              "progress: %d files finished, %d bad reports", cb.finished,
+              cb.bad);
+    CHECK(strcmp(state_of(dir), "new") == 0);
+    CHECK_MSG(cb.log.data
+              && strstr(cb.log.data, "0 manifest of 2.0.0: signature ok")
+              && strstr(cb.log.data, "0 inline   data/b.pak (13 bytes)\n")
+              && strstr(cb.log.data, "0 installed 2.0.0 (3 files); 1.0.0 "
+                        "kept for a rollback\n"),
+              "log: %s", cb.log.data);
+
+    su_offer_free(o);
+    su_close(in);
+    free(cb.log.data);
+    free(json);
+    free(dir);
+}
+
+
 /* SIGKILL at each point of an upgrade: the installation is the whole old
  * or new version, the next su_open() makes it whole, an upgrade completes */
 
@@ -856,6 +944,7 @@ main(void)
     test_recovery();
     test_install_rollback_lock();
     test_bad_files();
+    test_callbacks();
     test_crash_points();
     test_enospc();
 
