@@ -607,7 +607,8 @@ test_recovery(void)
     put(dir, ".launcher/version.tmp", "2.0.0\n", 0644);
     in = open_dir(dir, NULL, &err);
     CHECK(in && strcmp(su_installed_version(in), "1.0.0") == 0);
-    CHECK(has(dir, ".launcher/stage-2.0.0/bin/game", NULL) && strcmp(state_of(dir), "old") == 0);
+    CHECK(has(dir, ".launcher/stage-2.0.0/bin/game", NULL));
+    CHECK(strcmp(state_of(dir), "old") == 0);
     CHECK(has(dir, ".launcher/version.tmp", NULL));
     su_close(in);
     free(dir);
@@ -705,7 +706,8 @@ test_bad_files(void)
     json = manifest(&m);
     CHECK(su_offer_parse(in, json, strlen(json), NULL, &o, &err)
           == SU_EMANIFEST);
-    CHECK(has(dir, ".launcher/store/2.0.0/bin/game", NULL) && strcmp(state_of(dir), "old") == 0);
+    CHECK(has(dir, ".launcher/store/2.0.0/bin/game", NULL));
+    CHECK(strcmp(state_of(dir), "old") == 0);
     free(json);
     su_close(in);
     free(dir);
