@@ -24,7 +24,7 @@ DEBS     := nginx nginx-dev libssl-dev libpcre2-dev zlib1g-dev build-essential \
             perl libtest-base-perl libipc-run-perl libtext-diff-perl \
             liblist-moreutils-perl libhttp-message-perl libio-pty-perl \
             libio-socket-ssl-perl libcurl4-openssl-dev curl python3 openssl \
-            dpkg-dev debhelper devscripts lintian git
+            dpkg-dev debhelper devscripts lintian git libjansson-dev pkgconf
 
 CFLAGS_STRICT := -Wall -Wextra -Werror -Wno-unused-parameter
 
@@ -42,6 +42,7 @@ NGX_LD_OPT    := $$($(DEB_FLAGS) LDFLAGS) -fPIC
 NGX_STRICT    := --eval='objs/addon/%.o: CFLAGS += $(CFLAGS_STRICT)'
 
 LAUNCHER := $(BUILD)/launcher
+EMBED    := $(BUILD)/game-launcher
 
 .PHONY: all module deps run stop test unit t asan asan-test fuzz fuzz-replay clean \
         launcher launcher-demo bench-delivery build-test deb deb-test
@@ -90,20 +91,17 @@ $(BUILD)/unit: tests/unit/unit.c $(PURE) $(wildcard src/*.h)
 
 launcher: $(LAUNCHER)
 
-$(LAUNCHER): examples/launcher/launcher.c
-	mkdir -p $(BUILD)
-	$(CC) $(CFLAGS_STRICT) -O2 -o $@ $< -lcurl -lcrypto
-
 launcher-demo: deps module $(LAUNCHER)
 	examples/launcher/demo.sh start
 
-t: module $(LAUNCHER)
-	STAGED_UPDATE_LAUNCHER=$(LAUNCHER) \
+t: module $(LAUNCHER) $(EMBED)
+	STAGED_UPDATE_LAUNCHER=$(LAUNCHER) STAGED_UPDATE_EMBED=$(EMBED) \
 	TEST_NGINX_BINARY=$(NGINX) TEST_NGINX_LOAD_MODULES=$(SO) \
 	    prove -I t/lib -r t
 
 test: deps
 	$(MAKE) unit
+	$(MAKE) client-unit
 	$(MAKE) fuzz-replay
 	$(MAKE) build-test
 	$(MAKE) t
@@ -185,11 +183,11 @@ $(ASAN_NGINX): $(BUILD)/nginx-$(NGX_VERSION)/configure $(MODSRC)
 
 asan: $(ASAN_NGINX)
 
-asan-test: $(ASAN_NGINX) $(LAUNCHER)
+asan-test: $(ASAN_NGINX) $(LAUNCHER) $(EMBED)
 	rm -rf $(ASAN)/reports && mkdir -p $(ASAN)/reports
 	ASAN_OPTIONS=detect_leaks=0:log_path=$(ASAN)/reports/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(ASAN)/reports/ubsan \
-	STAGED_UPDATE_LAUNCHER=$(LAUNCHER) \
+	STAGED_UPDATE_LAUNCHER=$(LAUNCHER) STAGED_UPDATE_EMBED=$(EMBED) \
 	TEST_NGINX_BINARY=$(ASAN_NGINX) TEST_NGINX_LOAD_MODULES= \
 	    prove -I t/lib -r t
 	@if ls $(ASAN)/reports/* >/dev/null 2>&1; then \
@@ -232,6 +230,104 @@ $(BUILD)/fuzz/%: fuzz/%.c $(PURE) $(wildcard src/*.h)
 	mkdir -p $(BUILD)/fuzz
 	$(CLANG) $(CFLAGS_STRICT) -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -Isrc -o $@ $< $(PURE) -lcrypto
+
+# ---------------------------------------------------------------------------
+# libstagedupdate (client/): the client library, shared (soname
+# libstagedupdate.so.0) and static, with a pkg-config file; the reference
+# launcher on it (build/launcher, client/cli/); the embedding example
+# (build/game-launcher, built against an installed copy with pkg-config).
+#
+#   make client          the libraries and the launcher in build/client/
+#   make embed           the embedding example, build/game-launcher
+#   make install-client  into $(DESTDIR)$(PREFIX) (default /usr/local)
+#   make client-unit     the library's unit and fault-injection tests
+
+PREFIX      ?= /usr/local
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+BINDIR      ?= $(PREFIX)/bin
+
+CLIENT      := $(BUILD)/client
+SU_VERSION  := 0.1.0
+SU_SONAME   := libstagedupdate.so.0
+SU_SO       := $(CLIENT)/libstagedupdate.so.$(SU_VERSION)
+SU_A        := $(CLIENT)/libstagedupdate.a
+SU_PC       := $(CLIENT)/stagedupdate.pc
+SU_SRC      := $(wildcard client/src/*.c)
+SU_HDR      := client/include/stagedupdate.h $(wildcard client/src/*.h)
+SU_OBJ      := $(SU_SRC:client/src/%.c=$(CLIENT)/obj/%.o)
+SU_LIBS     := -lcurl -ljansson -lcrypto
+SU_CFLAGS   := -Wall -Wextra -Werror -O2 -g -fPIC -fvisibility=hidden \
+               -Iclient/include
+CLI_SRC     := $(wildcard client/cli/*.c)
+EMBED_ROOT  := $(CLIENT)/root
+
+.PHONY: client install-client client-unit embed
+
+client: $(SU_SO) $(SU_A) $(SU_PC) $(LAUNCHER)
+
+embed: $(EMBED)
+
+$(CLIENT)/obj/%.o: client/src/%.c $(SU_HDR)
+	mkdir -p $(CLIENT)/obj
+	$(CC) $(SU_CFLAGS) -c -o $@ $<
+
+$(SU_SO): $(SU_OBJ)
+	$(CC) -shared -Wl,-soname,$(SU_SONAME) -Wl,-z,defs -o $@ $^ $(SU_LIBS)
+	ln -sf $(notdir $@) $(CLIENT)/$(SU_SONAME)
+	ln -sf $(SU_SONAME) $(CLIENT)/libstagedupdate.so
+
+$(SU_A): $(SU_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# the .pc names the installed paths: made again by install-client, so that
+# PREFIX and LIBDIR given there are the ones it says
+SU_PC_SED   = sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|' \
+                  -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(SU_VERSION)|' \
+                  client/stagedupdate.pc.in
+
+$(SU_PC): client/stagedupdate.pc.in Makefile
+	mkdir -p $(CLIENT)
+	$(SU_PC_SED) > $@
+
+# the launcher links the static library: build/launcher runs from anywhere
+$(LAUNCHER): $(CLI_SRC) client/cli/cli.h $(SU_A)
+	$(CC) -Wall -Wextra -Werror -O2 -Iclient/include -o $@ $(CLI_SRC) \
+	    $(SU_A) $(SU_LIBS)
+
+install-client: $(SU_SO) $(SU_A) $(SU_PC) $(LAUNCHER)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(BINDIR)
+	install -m 644 client/include/stagedupdate.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(SU_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SU_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SU_SO)) $(DESTDIR)$(LIBDIR)/$(SU_SONAME)
+	ln -sf $(SU_SONAME) $(DESTDIR)$(LIBDIR)/libstagedupdate.so
+	$(SU_PC_SED) > $(DESTDIR)$(LIBDIR)/pkgconfig/stagedupdate.pc
+	install -m 755 $(LAUNCHER) $(DESTDIR)$(BINDIR)/staged-update-launcher
+
+# the example is built as a launcher author would: against an installed
+# copy (DESTDIR=build/client/root), with pkg-config
+$(EMBED): examples/embed/game-launcher.c $(SU_SO) $(SU_A) $(SU_PC) $(LAUNCHER)
+	rm -rf $(EMBED_ROOT)
+	$(MAKE) install-client DESTDIR=$(EMBED_ROOT)
+	$(CC) -Wall -Wextra -Werror -O2 -o $@ $< \
+	    $$(PKG_CONFIG_PATH=$(EMBED_ROOT)$(LIBDIR)/pkgconfig \
+	       PKG_CONFIG_SYSROOT_DIR=$(EMBED_ROOT) \
+	       pkg-config --cflags --libs stagedupdate) \
+	    -Wl,-rpath,$(EMBED_ROOT)$(LIBDIR)
+
+client-unit: $(CLIENT)/unit
+	$(CLIENT)/unit
+
+$(CLIENT)/unit: tests/client/unit.c $(SU_SRC) $(SU_HDR)
+	mkdir -p $(CLIENT)
+	$(CC) -Wall -Wextra -Werror -g -O1 -fsanitize=address,undefined \
+	    -fno-sanitize-recover=all -Iclient/include -Iclient/src -o $@ \
+	    tests/client/unit.c $(SU_SRC) $(SU_LIBS)
+
+# ---------------------------------------------------------------------------
 
 bench-delivery: module
 	bench/run-delivery.sh -d 6 -r 3

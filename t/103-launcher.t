@@ -1,6 +1,6 @@
 # Copyright (C) The ngx_http_staged_update_module authors
 #
-# The reference launcher (examples/launcher/launcher.c) end to end, against
+# The reference launcher (client/cli/, on libstagedupdate) end to end, against
 # an nginx of its own with the module over HTTPS (a self-signed certificate
 # made here), and the sample business server (examples/shard/shard.py):
 #
@@ -20,7 +20,13 @@
 #
 # Plain Test::More. Ports TEST_NGINX_PORT + 130 (nginx) and + 138 (shard).
 #
+# - the embedding example (examples/embed/game-launcher.c, on the shared
+#   libstagedupdate): an upgrade with its progress bar, then the game;
+#   a refused manifest, an unreachable server, a kill and a full disk:
+#   the game starts each time, whole.
+#
 #   STAGED_UPDATE_LAUNCHER=build/launcher TEST_NGINX_PORT=2900 \
+#   STAGED_UPDATE_EMBED=build/game-launcher \
 #   TEST_NGINX_LOAD_MODULES=$PWD/build/ngx_http_staged_update_module.so \
 #   TEST_NGINX_BINARY=/usr/sbin/nginx prove -v t/103-launcher.t
 
@@ -41,6 +47,8 @@ use POSIX ();
 my $top = abs_path(dirname(__FILE__) . '/..');
 my $launcher = File::Spec->rel2abs($ENV{STAGED_UPDATE_LAUNCHER}
                                    || "$top/build/launcher");
+my $embed = File::Spec->rel2abs($ENV{STAGED_UPDATE_EMBED}
+                                || "$top/build/game-launcher");
 my $modules = $ENV{TEST_NGINX_LOAD_MODULES};
 my $nginx = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
 
@@ -587,6 +595,77 @@ for my $point (qw(after-download after-backup after-stage after-journal
     is(scalar(grep { !-f "$_/.launcher/client" } @dirs), 0,
        'population: each client made and kept its key');
     note(sprintf "population: %d checks in %.1f s", $N, $t1 - $t0);
+}
+
+# ---------------------------------------------------------------------------
+# the embedding example: a game launcher of 100 lines on the library
+
+SKIP: {
+    skip "no embedding example at $embed (make embed)", 22 unless -x $embed;
+
+    my @args = ($URL, "$keys/manifest.pub.pem", "$keys/tls.crt");
+    my $dir = install_v1();
+    my $before = releases();
+    my ($st, $out) = run([$embed, $dir, @args]);
+    my $key = read_file("$dir/.launcher/client");
+
+    is($st, 0, 'embedded: exit 0 (the game\'s)') or diag($out);
+    like($out, qr/^game 1\.0\.0, client \Q$key\E$/m,
+         'embedded: the installed version and the client key');
+    like($out, qr/manifest of 2\.0\.0: signature ok/,
+         'embedded: the manifest verified');
+    like($out, qr{\[\d/5\] data/pack0\.pak +\[#{20}\] 100%\n},
+         'embedded: a progress bar per file, to 100%');
+    is(scalar(() = $out =~ /\] 100%\n/g), 5, 'embedded: 5 files done');
+    like($out, qr/installed 2\.0\.0.*^starting game 2\.0\.0\n(?#
+                  )demo game 2\.0\.0$/ms,
+         'embedded: upgraded, then the new game started');
+    is(state_of($dir), 'new', 'embedded: 2.0.0 byte-identical');
+    is(releases() - $before, 3, 'embedded: 3 downloads (2 files inline)');
+    note($out);
+
+    ($st, $out) = run([$embed, $dir, @args]);
+    like($out, qr/2\.0\.0 is current.*^demo game 2\.0\.0$/ms,
+         'embedded: current, the game starts');
+
+    $dir = install_v1();
+    ($st, $out) = run([$embed, $dir, $URL, "$keys/other.pub.pem",
+                       "$keys/tls.crt"]);
+    like($out, qr/^no update \(the manifest was refused\): manifest (?#
+                  )refused: no valid signature/m,
+         'embedded, another key: the error value and its message');
+    like($out, qr/^demo game 1\.0\.0$/m, 'embedded, another key: 1.0.0 '
+                                         . 'starts');
+    is(state_of($dir), 'old', 'embedded, another key: 1.0.0 untouched');
+
+    ($st, $out) = run([$embed, $dir, 'https://127.0.0.1:' . ($SHARD + 1),
+                       "$keys/manifest.pub.pem", "$keys/tls.crt"]);
+    like($out, qr/^no update \(the check failed\).*^demo game 1\.0\.0$/ms,
+         'embedded, no server: the check failed, 1.0.0 starts');
+
+    ($st, $out) = run([$embed, $dir, @args], {
+        STAGED_UPDATE_LAUNCHER_CRASH_AT => 'after-rename-2' });
+    is($st & 127, 9, 'embedded, killed after-rename-2: died of SIGKILL');
+    is(state_of($dir), 'a mix', 'embedded, killed: half switched');
+    ($st, $out) = run([$embed, $dir, 'https://127.0.0.1:' . ($SHARD + 1),
+                       @args[1, 2]]);
+    like($out, qr/completing\ the\ interrupted\ switch\ to\ 2\.0\.0
+                  .*^demo\ game\ 2\.0\.0$/msx,
+         'embedded, killed: the next start completes the switch, offline');
+    is(state_of($dir), 'new', 'embedded, killed: 2.0.0 whole');
+
+    $dir = install_v1();
+    ($st, $out) = run([$embed, $dir, @args], {
+        STAGED_UPDATE_LAUNCHER_ENOSPC_AT => 8 });
+    like($out, qr/^no\ update\ \((?:the\ switch\ failed|a\ file\ did\ not
+                  \ download\ or\ verify)\):\ .*No\ space\ left/mx,
+         'embedded, a full disk: the upgrade failed') or diag($out);
+    like($out, qr/^demo game 1\.0\.0$/m, 'embedded, a full disk: 1.0.0 '
+                                         . 'starts');
+    is(state_of($dir), 'old', 'embedded, a full disk: 1.0.0 whole');
+    ($st, $out) = run([$embed, $dir, @args]);
+    like($out, qr/^demo game 2\.0\.0$/m, 'embedded, disk freed: upgraded');
+    is(state_of($dir), 'new', 'embedded, disk freed: 2.0.0 whole');
 }
 
 is(scalar(grep { /\[(?:alert|crit|emerg)\]/ }

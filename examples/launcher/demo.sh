@@ -43,8 +43,7 @@ esac
     exit 1
 }
 
-[ -x "$launcher" ] || cc -Wall -Wextra -Werror -O2 -o "$launcher" \
-    "$top/examples/launcher/launcher.c" -lcurl -lcrypto
+[ -x "$launcher" ] || make -C "$top" launcher >/dev/null
 
 stop >/dev/null 2>&1 || true
 "$top/examples/demo.sh" start >/dev/null
