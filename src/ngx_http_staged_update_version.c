@@ -180,3 +180,36 @@ ngx_http_staged_update_version_cmp(const ngx_http_staged_update_version_t *a,
     return 0;
 }
 
+
+
+size_t
+ngx_http_staged_update_version_print(u_char *buf,
+    const ngx_http_staged_update_version_t *v)
+{
+    u_char    *p, tmp[10];
+    size_t     i, n, len;
+    uint32_t   x;
+
+    n = (v->part[3] != 0) ? 4 : 3;
+    p = buf;
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            *p++ = '.';
+        }
+
+        x = v->part[i];
+        len = 0;
+
+        do {
+            tmp[len++] = (u_char) ('0' + x % 10);
+            x /= 10;
+        } while (x);
+
+        while (len) {
+            *p++ = tmp[--len];
+        }
+    }
+
+    return p - buf;
+}
