@@ -61,9 +61,14 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-run: deps module
-	examples/demo.sh start
+# the demo's ports on 127.0.0.1: make run PORT=9080 TLS_PORT=9443
+PORT     ?= 8080
+TLS_PORT ?= 8443
 
+run: deps module
+	PORT=$(PORT) TLS_PORT=$(TLS_PORT) examples/demo.sh start
+
+# stops everything the demos started (nginx, the sample shard)
 stop:
 	examples/demo.sh stop
 
@@ -82,7 +87,7 @@ $(LAUNCHER): examples/launcher/launcher.c
 	$(CC) $(CFLAGS_STRICT) -O2 -o $@ $< -lcurl -lcrypto
 
 launcher-demo: deps module $(LAUNCHER)
-	examples/launcher/demo.sh start
+	PORT=$(PORT) TLS_PORT=$(TLS_PORT) examples/launcher/demo.sh start
 
 t: module $(LAUNCHER)
 	STAGED_UPDATE_LAUNCHER=$(LAUNCHER) \
