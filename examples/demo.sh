@@ -1,12 +1,14 @@
 #!/bin/sh
 # Starts (or stops) Debian's nginx with the module on the demo release.
 # usage: demo.sh start|stop      (make run / make stop)
-# env:   PORT (8080), TLS_PORT (8443): the demo's ports on 127.0.0.1
+# env:   PORT (8080), TLS_PORT (8443): the demo's ports on 127.0.0.1;
+#        DEMO_DIR (build/demo), MODULE (build/ngx_http_staged_update_module.so)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-prefix=$top/build/demo
-module=$top/build/ngx_http_staged_update_module.so
+prefix=${DEMO_DIR:-$top/build/demo}
+module=${MODULE:-$top/build/ngx_http_staged_update_module.so}
 nginx=${NGINX:-/usr/sbin/nginx}
+unset NGINX     # nginx itself would take it for inherited listening sockets
 port=${PORT:-8080}
 tls_port=${TLS_PORT:-8443}
 
