@@ -1214,7 +1214,7 @@ ngx_http_staged_update_scope_done(ngx_conf_t *cf,
     ngx_int_t                            release;
     ngx_http_staged_update_track_t      *track;
     ngx_http_staged_update_rule_spec_t   a, b;
-    u_char                               min[NGX_HTTP_STAGED_UPDATE_VERSION_MAXLEN];
+    u_char      min[NGX_HTTP_STAGED_UPDATE_VERSION_MAXLEN];
 
     track = tcf->track;
 

@@ -689,7 +689,7 @@ ngx_http_staged_update_artifact(ngx_http_staged_update_walk_t *w,
     ngx_http_staged_update_artifact_t  *a;
     u_char                              sha[NGX_HTTP_STAGED_UPDATE_SHA256_LEN];
     u_char                              hex[2 * NGX_HTTP_STAGED_UPDATE_SHA256_LEN];
-    u_char                              b2[NGX_HTTP_STAGED_UPDATE_MINISIGN_HASH_LEN];
+    u_char      b2[NGX_HTTP_STAGED_UPDATE_MINISIGN_HASH_LEN];
 
     rel = w->rel;
     a = &rel->artifacts[rel->nartifacts++];
@@ -1103,7 +1103,7 @@ ngx_http_staged_update_sign(ngx_http_staged_update_walk_t *w, ngx_str_t *tail)
     ngx_http_staged_update_track_t    *track;
     ngx_http_staged_update_release_t  *rel;
     u_char                             sig[64];
-    u_char                             id[NGX_HTTP_STAGED_UPDATE_MINISIGN_KEYNUM_LEN];
+    u_char      id[NGX_HTTP_STAGED_UPDATE_MINISIGN_KEYNUM_LEN];
 
     rel = w->rel;
     track = w->track;
