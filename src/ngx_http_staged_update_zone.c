@@ -7,7 +7,8 @@
  * old workers go on reading theirs while they finish, and a set is freed
  * at a later reload once none of the workers that used it is alive (each
  * worker writes its pid into its set; a worker that was killed is found
- * dead with kill(pid, 0), so its set does not stay).  The zone header is
+ * dead with kill(pid, 0), so its set does not stay), and so is the set of a
+ * reload that failed after the zone took it.  The zone header is
  * kept across reloads (same name and size), so state that must outlive a
  * reload (counters, live overrides) belongs there.
  */
