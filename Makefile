@@ -17,14 +17,16 @@ CC       ?= cc
 PURE     := src/ngx_http_staged_update_version.c \
             src/ngx_http_staged_update_table.c \
             src/ngx_http_staged_update_json.c \
-            src/ngx_http_staged_update_token.c
+            src/ngx_http_staged_update_token.c \
+            src/ngx_http_staged_update_minisign.c
 MODSRC   := config ngx_http_staged_update_module.c $(wildcard src/*.c src/*.h)
 
 DEBS     := nginx nginx-dev libssl-dev libpcre2-dev zlib1g-dev build-essential \
             perl libtest-base-perl libipc-run-perl libtext-diff-perl \
             liblist-moreutils-perl libhttp-message-perl libio-pty-perl \
             libio-socket-ssl-perl libcurl4-openssl-dev curl python3 openssl \
-            dpkg-dev debhelper devscripts lintian git libjansson-dev pkgconf
+            dpkg-dev debhelper devscripts lintian git libjansson-dev pkgconf \
+            minisign
 
 CFLAGS_STRICT := -Wall -Wextra -Werror -Wno-unused-parameter
 
@@ -75,9 +77,14 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-run: deps module
-	examples/demo.sh start
+# the demo's ports on 127.0.0.1: make run PORT=9080 TLS_PORT=9443
+PORT     ?= 8080
+TLS_PORT ?= 8443
 
+run: deps module
+	PORT=$(PORT) TLS_PORT=$(TLS_PORT) examples/demo.sh start
+
+# stops everything the demos started (nginx, the sample shard)
 stop:
 	examples/demo.sh stop
 
@@ -92,7 +99,7 @@ $(BUILD)/unit: tests/unit/unit.c $(PURE) $(wildcard src/*.h)
 launcher: $(LAUNCHER)
 
 launcher-demo: deps module $(LAUNCHER)
-	examples/launcher/demo.sh start
+	PORT=$(PORT) TLS_PORT=$(TLS_PORT) examples/launcher/demo.sh start
 
 t: module $(LAUNCHER) $(EMBED)
 	STAGED_UPDATE_LAUNCHER=$(LAUNCHER) STAGED_UPDATE_EMBED=$(EMBED) \

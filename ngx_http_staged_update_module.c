@@ -240,9 +240,10 @@ ngx_http_staged_update_postconfiguration(ngx_conf_t *cf)
 
         if (!tracks[i]->defined) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "staged_update: unknown track \"%V\", define it "
-                          "with \"staged_update_track %V { ... }\" in %s:%ui",
-                          &tracks[i]->name, &tracks[i]->name,
+                          "%V: unknown track \"%V\", define it with "
+                          "\"staged_update_track %V { ... }\" in %s:%ui",
+                          &tracks[i]->directive, &tracks[i]->name,
+                          &tracks[i]->name,
                           tracks[i]->conf_file, tracks[i]->conf_line);
             return NGX_ERROR;
         }
@@ -627,6 +628,7 @@ ngx_http_staged_update_track_get(ngx_conf_t *cf, ngx_str_t *name)
     track->name = *name;
     track->conf_file = cf->conf_file->file.name.data;
     track->conf_line = cf->conf_file->line;
+    track->directive = ((ngx_str_t *) cf->args->elts)[0];
 
     if (ngx_array_init(&track->releases, cf->pool, 2,
                        sizeof(ngx_http_staged_update_release_t))
@@ -1105,7 +1107,7 @@ static ngx_int_t
 ngx_http_staged_update_track_done(ngx_conf_t *cf,
     ngx_http_staged_update_track_conf_t *tcf)
 {
-    size_t                                 size, dup;
+    size_t                                 size, dup, len;
     u_char                                *p;
     ngx_str_t                             *name;
     ngx_uint_t                             i;
@@ -1213,17 +1215,22 @@ ngx_http_staged_update_track_done(ngx_conf_t *cf,
         cln->handler = ngx_http_staged_update_tokens_free;
         cln->data = &rel[i];
 
-        /* sticky draws: "<track>/<target>/<client>" */
+        /*
+         * sticky draws: "<track>/<target>/<client>", the target normalized
+         * ("2.0" and "2.0.0" draw alike)
+         */
 
-        p = ngx_pnalloc(cf->temp_pool, name->len + rel[i].version.len + 2);
+        p = ngx_pnalloc(cf->temp_pool,
+                        name->len + NGX_HTTP_STAGED_UPDATE_VERSION_MAXLEN + 2);
         if (p == NULL) {
             return NGX_ERROR;
         }
 
-        ngx_sprintf(p, "%V/%V/", name, &rel[i].version);
+        len = ngx_sprintf(p, "%V/", name) - p;
+        len += ngx_http_staged_update_version_print(p + len, &rel[i].v);
+        p[len++] = '/';
 
-        rel[i].salt = ngx_http_staged_update_hash_init(p, name->len
-                                                   + rel[i].version.len + 2);
+        rel[i].salt = ngx_http_staged_update_hash_init(p, len);
     }
 
     /* the tables, built into one block that init_zone copies */
@@ -1305,6 +1312,7 @@ ngx_http_staged_update_scope_done(ngx_conf_t *cf,
     ngx_int_t                            release;
     ngx_http_staged_update_track_t      *track;
     ngx_http_staged_update_rule_spec_t   a, b;
+    u_char      min[NGX_HTTP_STAGED_UPDATE_VERSION_MAXLEN];
 
     track = tcf->track;
 
@@ -1312,9 +1320,12 @@ ngx_http_staged_update_scope_done(ngx_conf_t *cf,
         > 0)
     {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "staged_update_track \"%V\": the minimum of \"%*s\" "
-                      "is above its latest %V in %s:%ui",
-                      &track->name, spec->name_len, spec->name, latest,
+                      "staged_update_track \"%V\": the minimum %*s of "
+                      "\"%*s\" is above its latest %V in %s:%ui",
+                      &track->name,
+                      ngx_http_staged_update_version_print(min,
+                                                           &spec->minimum),
+                      min, spec->name_len, spec->name, latest,
                       track->conf_file, line);
         return NGX_ERROR;
     }
@@ -1605,7 +1616,11 @@ ngx_http_staged_update_track_token(ngx_conf_t *cf,
             grace = ngx_parse_time(&v, 1);
 
             if (grace == NGX_ERROR) {
-                goto invalid;
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "staged_update_track \"%V\": \"token\" "
+                                   "has an invalid time \"%V\"",
+                                   &tcf->track->name, &value[i]);
+                return NGX_CONF_ERROR;
             }
 
             continue;
@@ -1615,7 +1630,12 @@ ngx_http_staged_update_track_token(ngx_conf_t *cf,
             tc->ttl = ngx_parse_time(&v, 1);
 
             if (tc->ttl == NGX_ERROR || tc->ttl < 60) {
-                goto invalid;
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "staged_update_track \"%V\": \"token\" "
+                                   "has an invalid time \"%V\" (ttl is at "
+                                   "least 60s)", &tcf->track->name,
+                                   &value[i]);
+                return NGX_CONF_ERROR;
             }
 
             continue;
@@ -1650,14 +1670,6 @@ ngx_http_staged_update_track_token(ngx_conf_t *cf,
     }
 
     return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "staged_update_track \"%V\": \"token\" has an "
-                       "invalid time \"%V\" (ttl is at least 60s)",
-                       &tcf->track->name, &value[i]);
-    return NGX_CONF_ERROR;
 }
 
 

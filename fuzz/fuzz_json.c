@@ -41,6 +41,7 @@ static int fuzz_hex(uint8_t c, const char *digits);
 static int fuzz_unreserved(uint8_t c);
 static void fuzz_json_str(const uint8_t *data, size_t size);
 static void fuzz_url_path(const uint8_t *data, size_t size);
+static void fuzz_unescape(const uint8_t *data, size_t size);
 static size_t fuzz_json_string_end(const u_char *p, size_t i, size_t len);
 static void fuzz_json_text(const u_char *p, size_t len);
 static void fuzz_json_files(const uint8_t *data, size_t size);
@@ -198,7 +199,7 @@ fuzz_url_path(const uint8_t *data, size_t size)
 {
     int      h, l;
     size_t   len, wrote, i, k;
-    u_char  *out;
+    u_char  *out, *back;
 
     len = ngx_http_staged_update_url_path(NULL, data, size);
     FUZZ_ASSERT(len >= size && len <= 3 * size);
@@ -234,6 +235,35 @@ fuzz_url_path(const uint8_t *data, size_t size)
     }
 
     FUZZ_ASSERT(k == size);
+
+    /* decoding the escaped path gives the bytes back */
+
+    back = malloc(len ? len : 1);
+    FUZZ_ASSERT(back != NULL);
+    FUZZ_ASSERT(ngx_http_staged_update_unescape(back, out, len)
+                == (ssize_t) size);
+    FUZZ_ASSERT(size == 0 || memcmp(back, data, size) == 0);
+
+    free(back);
+    free(out);
+}
+
+
+/* any bytes: a length within the input's, or -1 for a malformed escape */
+
+static void
+fuzz_unescape(const uint8_t *data, size_t size)
+{
+    u_char   *out;
+    ssize_t   n;
+
+    out = malloc(size ? size : 1);
+    FUZZ_ASSERT(out != NULL);
+
+    n = ngx_http_staged_update_unescape(out, data, size);
+    FUZZ_ASSERT(n >= -1 && n <= (ssize_t) size);
+    FUZZ_ASSERT(n != (ssize_t) size || size == 0
+                || memchr(data, '%', size) == NULL);
 
     free(out);
 }
@@ -395,6 +425,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fuzz_json_str(data, size);
     fuzz_url_path(data, size);
+    fuzz_unescape(data, size);
     fuzz_json_files(data, size);
 
     return 0;

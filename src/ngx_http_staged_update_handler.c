@@ -104,7 +104,15 @@ static ngx_str_t  ngx_http_staged_update_errors[] = {
     ngx_http_staged_update_json_error("download token has expired"),
 #define NGX_HTTP_STAGED_UPDATE_E_INVALID     10
     ngx_http_staged_update_json_error("download token does not open this "
-                                      "file")
+                                      "file"),
+#define NGX_HTTP_STAGED_UPDATE_E_ESCAPE      11
+    ngx_http_staged_update_json_error("a parameter has a malformed percent "
+                                      "escape: a % is followed by two hex "
+                                      "digits"),
+#define NGX_HTTP_STAGED_UPDATE_E_NOCLIENT    12
+    ngx_http_staged_update_json_error("client is missing: the download "
+                                      "tokens of this track are bound to a "
+                                      "client key")
 };
 
 
@@ -286,6 +294,10 @@ ngx_http_staged_update_input_get(ngx_http_request_t *r,
 {
     ngx_int_t  rc;
 
+    /* an answer is a decision, not a document: no 304 or 412 for it */
+
+    r->disable_not_modified = 1;
+
     *e = NGX_HTTP_STAGED_UPDATE_E_METHOD;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -306,6 +318,11 @@ ngx_http_staged_update_input_get(ngx_http_request_t *r,
 
     if (rc == NGX_DECLINED) {
         *e = NGX_HTTP_STAGED_UPDATE_E_DUP;
+        return NGX_DECLINED;
+    }
+
+    if (rc == NGX_DONE) {
+        *e = NGX_HTTP_STAGED_UPDATE_E_ESCAPE;
         return NGX_DECLINED;
     }
 
@@ -356,6 +373,13 @@ ngx_http_staged_update_input_get(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
+    /* tokens bound to a client, and no client: tokens anyone could use */
+
+    if (track->token.client && value[NGX_HTTP_STAGED_UPDATE_CLIENT].len == 0) {
+        *e = NGX_HTTP_STAGED_UPDATE_E_NOCLIENT;
+        return NGX_DECLINED;
+    }
+
     return NGX_OK;
 }
 
@@ -375,7 +399,8 @@ ngx_http_staged_update_validate(ngx_http_request_t *r,
 /*
  * The version, server and client values.  A "$arg_name" input is read
  * here, in one pass over the query string: an argument given twice is
- * NGX_DECLINED.
+ * NGX_DECLINED; its value is percent-decoded, and a malformed escape is
+ * NGX_DONE.
  */
 
 static ngx_http_staged_update_inline ngx_int_t
@@ -383,6 +408,7 @@ ngx_http_staged_update_read(ngx_http_request_t *r,
     ngx_http_staged_update_loc_conf_t *slcf, ngx_str_t *value)
 {
     u_char                          *p, *last, *name, *eq;
+    ssize_t                          n;
     ngx_uint_t                       k, fast, seen;
     ngx_http_staged_update_input_t  *input;
 
@@ -445,6 +471,39 @@ ngx_http_staged_update_read(ngx_http_request_t *r,
         }
 
         p++;
+    }
+
+    /*
+     * launchers' URL libraries escape ":" and more; one memchr() over the
+     * query keeps the decoding off the common path
+     */
+
+    if (memchr(r->args.data, '%', r->args.len) == NULL) {
+        return NGX_OK;
+    }
+
+    for (k = 0; k < NGX_HTTP_STAGED_UPDATE_NINPUTS; k++) {
+
+        if (input[k].cv
+            || ngx_strlchr(value[k].data, value[k].data + value[k].len, '%')
+               == NULL)
+        {
+            continue;
+        }
+
+        p = ngx_pnalloc(r->pool, value[k].len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        n = ngx_http_staged_update_unescape(p, value[k].data, value[k].len);
+
+        if (n < 0) {
+            return NGX_DONE;
+        }
+
+        value[k].data = p;
+        value[k].len = n;
     }
 
     return NGX_OK;

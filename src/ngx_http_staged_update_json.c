@@ -12,6 +12,7 @@
 static size_t ngx_http_staged_update_copy(u_char *dst, const char *src,
     size_t len);
 static size_t ngx_http_staged_update_uint(u_char *dst, uint64_t n);
+static int ngx_http_staged_update_hex_value(u_char c);
 
 
 static const u_char  ngx_http_staged_update_hex[] = "0123456789abcdef";
@@ -292,4 +293,56 @@ ngx_http_staged_update_uint(u_char *dst, uint64_t n)
     }
 
     return len;
+}
+
+
+static int
+ngx_http_staged_update_hex_value(u_char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
+ssize_t
+ngx_http_staged_update_unescape(u_char *dst, const u_char *src, size_t len)
+{
+    int            hi, lo;
+    u_char        *d;
+    const u_char  *end;
+
+    d = dst;
+    end = src + len;
+
+    while (src < end) {
+        if (*src != '%') {
+            *d++ = *src++;
+            continue;
+        }
+
+        if (end - src < 3) {
+            return -1;
+        }
+
+        hi = ngx_http_staged_update_hex_value(src[1]);
+        lo = ngx_http_staged_update_hex_value(src[2]);
+
+        if (hi < 0 || lo < 0) {
+            return -1;
+        }
+
+        *d++ = (u_char) (hi << 4 | lo);
+        src += 3;
+    }
+
+    return d - dst;
 }

@@ -48,6 +48,13 @@ size_t ngx_http_staged_update_url_path(u_char *dst, const u_char *src,
     size_t len);
 
 /*
+ * A query value percent-decoded ("+" stays): dst has room for len bytes.
+ * Returns the length, or -1 when a "%" is not followed by two hex digits.
+ */
+ssize_t ngx_http_staged_update_unescape(u_char *dst, const u_char *src,
+    size_t len);
+
+/*
  * [{"path":"bin/game","size":123,"sha256":"<hex>",
  *   "url":"<prefix><path><query>"[,"content":"<base64>"]}, ...]
  */

@@ -123,6 +123,7 @@ typedef struct {
 
     u_char                            *conf_file; /* the first mention */
     ngx_uint_t                         conf_line;
+    ngx_str_t                          directive; /* of the first mention */
 
     unsigned                           defined:1;
     unsigned                           verified:1;

@@ -9,6 +9,7 @@
 
 
 #include "ngx_http_staged_update_release.h"
+#include "ngx_http_staged_update_minisign.h"
 
 #include <openssl/evp.h>
 
@@ -42,6 +43,7 @@ typedef struct {
     time_t                             mtime;     /* the newest file's */
     u_char                            *buf;
     EVP_MD_CTX                        *md;
+    EVP_MD_CTX                        *b2;        /* with "sign" */
 } ngx_http_staged_update_walk_t;
 
 
@@ -52,7 +54,8 @@ static ngx_int_t ngx_http_staged_update_add_file(
     ngx_http_staged_update_walk_t *w, ngx_str_t *path, size_t root,
     ngx_file_info_t *fi);
 static ngx_int_t ngx_http_staged_update_hash(ngx_http_staged_update_walk_t *w,
-    ngx_str_t *path, off_t size, u_char *sha256, u_char *content);
+    ngx_str_t *path, off_t size, u_char *sha256, u_char *content,
+    u_char *blake2b);
 static int ngx_libc_cdecl ngx_http_staged_update_file_cmp(const void *one,
     const void *two);
 static int ngx_libc_cdecl ngx_http_staged_update_meta_cmp(const void *one,
@@ -66,6 +69,9 @@ static ngx_http_staged_update_meta_t *ngx_http_staged_update_meta_find(
     ngx_http_staged_update_walk_t *w, ngx_str_t *name, const char *suffix);
 static ngx_int_t ngx_http_staged_update_read(ngx_http_staged_update_walk_t *w,
     ngx_http_staged_update_meta_t *m, ngx_str_t *text);
+static ngx_int_t ngx_http_staged_update_minisign(
+    ngx_http_staged_update_walk_t *w, ngx_http_staged_update_meta_t *m,
+    u_char *blake2b, ngx_str_t *sig);
 static ngx_int_t ngx_http_staged_update_build(
     ngx_http_staged_update_walk_t *w);
 static ngx_int_t ngx_http_staged_update_list(ngx_pool_t *pool,
@@ -127,7 +133,10 @@ ngx_http_staged_update_release_load(ngx_conf_t *cf,
     }
 
     w.md = EVP_MD_CTX_new();
-    if (w.md == NULL) {
+    w.b2 = tr->nkeys ? EVP_MD_CTX_new() : NULL;
+
+    if (w.md == NULL || (tr->nkeys && w.b2 == NULL)) {
+        EVP_MD_CTX_free(w.md);
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "EVP_MD_CTX_new() failed");
         return NGX_ERROR;
     }
@@ -143,6 +152,7 @@ ngx_http_staged_update_release_load(ngx_conf_t *cf,
     p = ngx_pnalloc(cf->temp_pool, dir.len + 1);
     if (p == NULL) {
         EVP_MD_CTX_free(w.md);
+        EVP_MD_CTX_free(w.b2);
         return NGX_ERROR;
     }
 
@@ -157,6 +167,7 @@ ngx_http_staged_update_release_load(ngx_conf_t *cf,
     }
 
     EVP_MD_CTX_free(w.md);
+    EVP_MD_CTX_free(w.b2);
 
     if (rc != NGX_OK) {
         return NGX_ERROR;
@@ -379,7 +390,8 @@ ngx_http_staged_update_add_file(ngx_http_staged_update_walk_t *w,
         }
     }
 
-    if (ngx_http_staged_update_hash(w, path, size, file->sha256, content)
+    if (ngx_http_staged_update_hash(w, path, size, file->sha256, content,
+                                    NULL)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -405,11 +417,14 @@ ngx_http_staged_update_add_file(ngx_http_staged_update_walk_t *w,
 }
 
 
-/* SHA-256 of a file; with content, its bytes too (size bytes) */
+/*
+ * SHA-256 of a file; with content, its bytes too (size bytes); with
+ * blake2b, its BLAKE2b-512 too
+ */
 
 static ngx_int_t
 ngx_http_staged_update_hash(ngx_http_staged_update_walk_t *w, ngx_str_t *path,
-    off_t size, u_char *sha256, u_char *content)
+    off_t size, u_char *sha256, u_char *content, u_char *blake2b)
 {
     off_t     left;
     ssize_t   n;
@@ -425,6 +440,10 @@ ngx_http_staged_update_hash(ngx_http_staged_update_walk_t *w, ngx_str_t *path,
     }
 
     EVP_DigestInit_ex(w->md, EVP_sha256(), NULL);
+
+    if (blake2b) {
+        EVP_DigestInit_ex(w->b2, EVP_blake2b512(), NULL);
+    }
 
     for (left = size; /* void */; left -= n) {
         n = read(fd, w->buf, NGX_HTTP_STAGED_UPDATE_BUFSIZE);
@@ -446,6 +465,10 @@ ngx_http_staged_update_hash(ngx_http_staged_update_walk_t *w, ngx_str_t *path,
         }
 
         EVP_DigestUpdate(w->md, w->buf, n);
+
+        if (blake2b) {
+            EVP_DigestUpdate(w->b2, w->buf, n);
+        }
     }
 
     ngx_close_file(fd);
@@ -458,6 +481,10 @@ ngx_http_staged_update_hash(ngx_http_staged_update_walk_t *w, ngx_str_t *path,
     }
 
     EVP_DigestFinal_ex(w->md, sha256, NULL);
+
+    if (blake2b) {
+        EVP_DigestFinal_ex(w->b2, blake2b, NULL);
+    }
 
     return NGX_OK;
 }
@@ -662,6 +689,7 @@ ngx_http_staged_update_artifact(ngx_http_staged_update_walk_t *w,
     ngx_http_staged_update_artifact_t  *a;
     u_char                              sha[NGX_HTTP_STAGED_UPDATE_SHA256_LEN];
     u_char                              hex[2 * NGX_HTTP_STAGED_UPDATE_SHA256_LEN];
+    u_char      b2[NGX_HTTP_STAGED_UPDATE_MINISIGN_HASH_LEN];
 
     rel = w->rel;
     a = &rel->artifacts[rel->nartifacts++];
@@ -671,7 +699,10 @@ ngx_http_staged_update_artifact(ngx_http_staged_update_walk_t *w,
         a->from = delta->from;
     }
 
-    if (ngx_http_staged_update_hash(w, &m->path, m->size, sha, NULL)
+    s = ngx_http_staged_update_meta_find(w, &m->name, ".sig");
+
+    if (ngx_http_staged_update_hash(w, &m->path, m->size, sha, NULL,
+                                    (s == NULL && w->track->nkeys) ? b2 : NULL)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -708,13 +739,20 @@ ngx_http_staged_update_artifact(ngx_http_staged_update_walk_t *w,
     p = ngx_cpymem(a->path.data, rel->path.data, rel->path.len);
     ngx_memcpy(p, name.data, name.len);
 
-    /* its signature for Tauri, if the release holds one */
+    /*
+     * its signature for Tauri: the release's own "<name>.sig" if it has
+     * one, else a minisign signature with the track's first key
+     */
 
     ngx_str_null(&sig);
 
-    s = ngx_http_staged_update_meta_find(w, &m->name, ".sig");
-
     if (s && ngx_http_staged_update_read(w, s, &sig) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (s == NULL && w->track->nkeys
+        && ngx_http_staged_update_minisign(w, m, b2, &sig) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -787,6 +825,56 @@ ngx_http_staged_update_meta_find(ngx_http_staged_update_walk_t *w,
     }
 
     return NULL;
+}
+
+
+/*
+ * Tauri's "signature" of an artifact: the base64 of a minisign signature
+ * file made with the track's first key, whose trusted comment is the one
+ * minisign writes: the release's time, the file's name, "hashed"
+ */
+
+static ngx_int_t
+ngx_http_staged_update_minisign(ngx_http_staged_update_walk_t *w,
+    ngx_http_staged_update_meta_t *m, u_char *blake2b, ngx_str_t *sig)
+{
+    u_char     *comment;
+    size_t      len;
+    ngx_str_t   text;
+
+    comment = ngx_pnalloc(w->cf->temp_pool,
+                          sizeof("timestamp:\tfile:\thashed") - 1
+                          + NGX_TIME_T_LEN + m->name.len);
+    if (comment == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = ngx_sprintf(comment, "timestamp:%T\tfile:%V\thashed", w->mtime,
+                      &m->name)
+          - comment;
+
+    text.data = ngx_pnalloc(w->cf->temp_pool,
+                            NGX_HTTP_STAGED_UPDATE_MINISIGN_SIG_LEN(len));
+    sig->data = ngx_pnalloc(w->cf->temp_pool, ngx_base64_encoded_length(
+                                NGX_HTTP_STAGED_UPDATE_MINISIGN_SIG_LEN(len)));
+
+    if (text.data == NULL || sig->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    text.len = ngx_http_staged_update_minisign_sign(text.data,
+                   w->track->keys[0], blake2b, comment, len);
+
+    if (text.len == 0) {
+        ngx_log_error(NGX_LOG_EMERG, w->cf->log, 0,
+                      "staged_update_track \"%V\": the minisign signature "
+                      "of \"%V\" failed", &w->track->name, &m->path);
+        return NGX_ERROR;
+    }
+
+    ngx_encode_base64(sig, &text);
+
+    return NGX_OK;
 }
 
 
@@ -1007,15 +1095,15 @@ static ngx_int_t
 ngx_http_staged_update_sign(ngx_http_staged_update_walk_t *w, ngx_str_t *tail)
 {
     u_char                            *p, *text;
-    size_t                             len, siglen, rawlen;
+    size_t                             len, siglen;
     ngx_str_t                          src, dst;
     ngx_uint_t                         i;
     EVP_MD_CTX                        *ctx;
     ngx_http_staged_update_file_t     *f;
     ngx_http_staged_update_track_t    *track;
     ngx_http_staged_update_release_t  *rel;
-    u_char                             sig[64], raw[32];
-    u_char                             id[NGX_HTTP_STAGED_UPDATE_SHA256_LEN];
+    u_char                             sig[64];
+    u_char      id[NGX_HTTP_STAGED_UPDATE_MINISIGN_KEYNUM_LEN];
 
     rel = w->rel;
     track = w->track;
@@ -1074,11 +1162,10 @@ ngx_http_staged_update_sign(ngx_http_staged_update_walk_t *w, ngx_str_t *tail)
 
     for (i = 0; i < track->nkeys; i++) {
         siglen = sizeof(sig);
-        rawlen = sizeof(raw);
 
         if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, track->keys[i]) != 1
             || EVP_DigestSign(ctx, sig, &siglen, text, len) != 1
-            || EVP_PKEY_get_raw_public_key(track->keys[i], raw, &rawlen) != 1)
+            || ngx_http_staged_update_minisign_keynum(track->keys[i], id) != 0)
         {
             EVP_MD_CTX_free(ctx);
             ngx_log_error(NGX_LOG_EMERG, w->cf->log, 0,
@@ -1090,8 +1177,6 @@ ngx_http_staged_update_sign(ngx_http_staged_update_walk_t *w, ngx_str_t *tail)
         EVP_MD_CTX_reset(ctx);
 
         /* the key's ID: the first 8 bytes of the public key's SHA-256 */
-
-        EVP_Digest(raw, rawlen, id, NULL, EVP_sha256(), NULL);
 
         p = ngx_cpymem(p, i ? ",{\"keyid\":\"" : "{\"keyid\":\"",
                        i ? 11 : 10);

@@ -7,7 +7,8 @@
  * old workers go on reading theirs while they finish, and a set is freed
  * at a later reload once none of the workers that used it is alive (each
  * worker writes its pid into its set; a worker that was killed is found
- * dead with kill(pid, 0), so its set does not stay).  The zone header is
+ * dead with kill(pid, 0), so its set does not stay), and so is the set of a
+ * reload that failed after the zone took it.  The zone header is
  * kept across reloads (same name and size), so state that must outlive a
  * reload (counters, live overrides) belongs there.
  */
@@ -26,6 +27,7 @@ typedef struct {
     ngx_queue_t                         queue;
     ngx_uint_t                          generation;
     ngx_uint_t                          pinned;    /* never freed */
+    size_t                              size;      /* bytes, tables too */
     ngx_uint_t                          npids;
     ngx_pid_t                           pids[1];   /* npids: its workers */
     /* the tables of the zone's tracks follow */
@@ -35,7 +37,11 @@ typedef struct {
 static ngx_int_t ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static size_t ngx_http_staged_update_set_head(ngx_uint_t npids);
-static void ngx_http_staged_update_sweep(ngx_http_staged_update_zone_t *zone);
+static void ngx_http_staged_update_sweep(ngx_http_staged_update_zone_t *zone,
+    void *running, size_t *held, ngx_uint_t *nheld);
+static size_t ngx_http_staged_update_zone_other(ngx_shm_zone_t *shm_zone);
+static void ngx_http_staged_update_too_small(ngx_shm_zone_t *shm_zone,
+    size_t size, size_t held, ngx_uint_t nheld);
 static ngx_uint_t ngx_http_staged_update_alive(ngx_pid_t pid);
 
 
@@ -185,8 +191,8 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_staged_update_zone_t  *ozone = data;
 
     u_char                           *p;
-    size_t                            size, len;
-    ngx_uint_t                        i, npids;
+    size_t                            size, len, held;
+    ngx_uint_t                        i, npids, nheld;
     ngx_slab_pool_t                  *shpool;
     ngx_core_conf_t                  *ccf;
     ngx_http_staged_update_set_t     *set;
@@ -250,10 +256,13 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         size += ngx_align(track[i]->table->size, 8);
     }
 
+    held = 0;
+    nheld = 0;
+
     ngx_shmtx_lock(&shpool->mutex);
 
     if (ozone && ngx_process != NGX_PROCESS_SINGLE) {
-        ngx_http_staged_update_sweep(zone);
+        ngx_http_staged_update_sweep(zone, ozone->set, &held, &nheld);
     }
 
     set = ngx_slab_alloc_locked(shpool, size);
@@ -276,6 +285,7 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     if (set) {
         ngx_memzero(set, ngx_http_staged_update_set_head(npids));
         set->generation = ++sh->generation;
+        set->size = size;
         set->npids = npids;
         ngx_queue_insert_tail(&sh->sets, &set->queue);
     }
@@ -283,14 +293,7 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_shmtx_unlock(&shpool->mutex);
 
     if (set == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                      "staged_update_zone \"%V\" of %uzk is too small for "
-                      "the tables of its tracks: they take %uz bytes, and "
-                      "twice as much while a reload replaces them; "
-                      "use at least %uzk",
-                      &shm_zone->shm.name, shm_zone->shm.size / 1024, size,
-                      (2 * ngx_align(size, ngx_pagesize)
-                       + 16 * ngx_pagesize) / 1024);
+        ngx_http_staged_update_too_small(shm_zone, size, held, nheld);
         return NGX_ERROR;
     }
 
@@ -317,13 +320,17 @@ ngx_http_staged_update_set_head(ngx_uint_t npids)
 
 
 /*
- * Frees the sets whose workers are all gone.  Not the newest set: its
- * workers may have been forked and not have written their pids yet.  Not
- * in the single process mode: its process does not start anew at a reload.
+ * Frees the sets that no live worker uses, but the running configuration's
+ * (its workers may have been forked and not have written their pids yet):
+ * the sets of finished configurations and those of reloads that failed
+ * after this zone was initialized (their workers never started).  Counts
+ * the sets that stay and their bytes.  Not in the single process mode: its
+ * process does not start anew at a reload.
  */
 
 static void
-ngx_http_staged_update_sweep(ngx_http_staged_update_zone_t *zone)
+ngx_http_staged_update_sweep(ngx_http_staged_update_zone_t *zone,
+    void *running, size_t *held, ngx_uint_t *nheld)
 {
     ngx_uint_t                       i, alive;
     ngx_queue_t                     *q, *next;
@@ -339,26 +346,88 @@ ngx_http_staged_update_sweep(ngx_http_staged_update_zone_t *zone)
         next = ngx_queue_next(q);
         set = ngx_queue_data(q, ngx_http_staged_update_set_t, queue);
 
-        if (set->pinned || set->generation == sh->generation) {
-            continue;
-        }
+        alive = (set->pinned || (void *) set == running);
 
-        alive = 0;
-
-        for (i = 0; i < set->npids; i++) {
+        for (i = 0; !alive && i < set->npids; i++) {
             if (set->pids[i] && ngx_http_staged_update_alive(set->pids[i])) {
                 alive = 1;
-                break;
             }
         }
 
         if (alive) {
+            *held += ngx_align(set->size, ngx_pagesize);
+            (*nheld)++;
             continue;
         }
 
         ngx_queue_remove(q);
         ngx_slab_free_locked(zone->shpool, set);
     }
+}
+
+
+/*
+ * What the zone holds besides its table sets: the slab pool's header,
+ * slots and page descriptors, the zone header and its log text, rounded
+ * up to whole pages.  Anything else kept in the zone (counters, live
+ * overrides) adds its bytes here: this is the one place where the advice
+ * of a refused load counts them.
+ */
+
+static size_t
+ngx_http_staged_update_zone_other(ngx_shm_zone_t *shm_zone)
+{
+    size_t  size;
+
+    size = sizeof(ngx_http_staged_update_shctx_t)
+           + sizeof(" in staged_update_zone \"\"") + shm_zone->shm.name.len;
+
+    return ngx_align(size, ngx_pagesize) + 16 * ngx_pagesize;
+}
+
+
+/*
+ * The refusal of a zone without room for the new set of tables, and the
+ * size to use: the new set twice (a later reload builds the next one beside
+ * it), or the sets that live workers still hold and the new one if more,
+ * and what the zone holds besides; always above the zone's size now.
+ */
+
+static void
+ngx_http_staged_update_too_small(ngx_shm_zone_t *shm_zone, size_t size,
+    size_t held, ngx_uint_t nheld)
+{
+    size_t  need, set;
+
+    set = ngx_align(size, ngx_pagesize);
+    need = ngx_max(2 * set, held + set)
+           + ngx_http_staged_update_zone_other(shm_zone);
+
+    if (need <= shm_zone->shm.size) {
+        need = shm_zone->shm.size + set;
+    }
+
+    need = (need + 1023) / 1024;
+
+    if (nheld == 0) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "staged_update_zone \"%V\" of %uzk is too small for "
+                      "the tables of its tracks: they take %uz bytes, and "
+                      "twice as much while a reload replaces them; "
+                      "use at least %uzk",
+                      &shm_zone->shm.name, shm_zone->shm.size / 1024, size,
+                      need);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                  "staged_update_zone \"%V\" of %uzk is too small for "
+                  "the tables of its tracks: they take %uz bytes, and "
+                  "twice as much while a reload replaces them; "
+                  "%ui sets of tables that workers still use hold %uz "
+                  "bytes; use at least %uzk",
+                  &shm_zone->shm.name, shm_zone->shm.size / 1024, size,
+                  nheld, held, need);
 }
 
 

@@ -11,7 +11,7 @@ use Test::Nginx::Socket 'no_plan';
 
 use FindBin;
 use lib "$FindBin::Bin/common";
-use StagedUpdateTest qw(write_releases manifest write_file);
+use StagedUpdateTest qw(write_releases manifest write_file bucket);
 
 # the release directories: a few small files with known bytes each
 
@@ -1606,6 +1606,58 @@ X-Version: 1.0
 --- response_headers
 X-Rule: game:default
 X-Pct: 7.00
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 46: sticky buckets salt with the normalized target: "latest 2.0"
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0  $TEST_NGINX_RELEASES/2.0.0;
+        minimum  1.0.0;
+        default  10%;
+        rule     1.5.0-1.9.*  50%;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- request eval
+[map { "GET /update/check?version=1.6.0&client=k$_" } 1 .. 20]
+--- error_code eval
+# the buckets of "game/2.0.0/k<n>", whichever way 2.0.0 is written
+[map { (main::bucket("game/2.0.0/k$_") < 5000) ? 200 : 204 } 1 .. 20]
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 47: sticky buckets salt with the normalized target: "latest 2.0.0.0"
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0.0  $TEST_NGINX_RELEASES/2.0.0;
+        minimum  1.0.0;
+        default  10%;
+        rule     1.5.0-1.9.*  50%;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- request eval
+[map { "GET /update/check?version=1.6.0&client=k$_" } 1 .. 20]
+--- error_code eval
+# the buckets of "game/2.0.0/k<n>", whichever way 2.0.0 is written
+[map { (main::bucket("game/2.0.0/k$_") < 5000) ? 200 : 204 } 1 .. 20]
 --- no_error_log
 [alert]
 [emerg]

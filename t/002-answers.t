@@ -890,3 +890,119 @@ Allow: GET, HEAD
 --- no_error_log
 [alert]
 [emerg]
+
+
+
+=== TEST 28: a conditional request header does not change the answer: If-None-Match: *
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
+        minimum  1.0.0;
+        default  0%;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- request
+GET /update/check?version=0.9.0
+--- more_headers
+If-None-Match: *
+--- error_code: 200
+--- response_headers
+Content-Type: application/json
+--- response_body eval
+main::manifest("2.0.0", 1)
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 29: a conditional request header does not change the answer: If-Match
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
+        minimum  1.0.0;
+        default  0%;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- request
+GET /update/check?version=0.9.0
+--- more_headers
+If-Match: "x"
+--- error_code: 200
+--- response_headers
+Content-Type: application/json
+--- response_body eval
+main::manifest("2.0.0", 1)
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 30: a conditional request header does not change the answer: If-Unmodified-Since in the past
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
+        minimum  1.0.0;
+        default  0%;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- request
+GET /update/check?version=0.9.0
+--- more_headers
+If-Unmodified-Since: Thu, 01 Jan 1970 00:00:01 GMT
+--- error_code: 200
+--- response_headers
+Content-Type: application/json
+--- response_body eval
+main::manifest("2.0.0", 1)
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 31: a conditional request header does not change the answer: If-Modified-Since now
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
+        minimum  1.0.0;
+        default  0%;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- request
+GET /update/check?version=0.9.0
+--- more_headers
+If-Modified-Since: Sun, 01 Jan 2090 00:00:00 GMT
+--- error_code: 200
+--- response_headers
+Content-Type: application/json
+--- response_body eval
+main::manifest("2.0.0", 1)
+--- no_error_log
+[alert]
+[emerg]

@@ -10,7 +10,8 @@ use Test::Nginx::Socket 'no_plan';
 
 use FindBin;
 use lib "$FindBin::Bin/common";
-use StagedUpdateTest qw(write_releases manifest $GAME_TRACK default_http_config);
+use StagedUpdateTest qw(write_releases manifest $GAME_TRACK default_http_config
+                        bucket);
 
 # the release directories: a few small files with known bytes each
 
@@ -45,6 +46,8 @@ our %ERR = map { $_->[0] => qq({"error":"$_->[1]"}\n) } (
     [client    => "client is malformed: 1 to 128 letters, digits, '.', '_', "
                   . "'-' or ':'"],
     [unknown   => 'unknown server'],
+    [escape    => 'a parameter has a malformed percent escape: a % is '
+                  . 'followed by two hex digits'],
 );
 
 # a block without an http_config of its own runs with the track "game":
@@ -110,7 +113,7 @@ $main::ERR{noversion}
 [map { "GET /update/check?version=$_" }
  ('1..2', '1.2.3.4.5', 'abc', '1234567890', '1.1234567890',
   '1.2.x', '1.2.', '.1', '1.2.*', '*',
-  '-1', '1.5.0-1.9.0', '%201.2', '1%2E2', 'v1.2',
+  '-1', '1.5.0-1.9.0', '%201.2', '1%2E', 'v1.2',
   '1,2', '1.2%00', '+1', '1.0.0.0.0', '0x10')]
 --- error_code eval
 [(400) x 20]
@@ -569,6 +572,90 @@ HEAD /update/check?version=abc
 "Content-Type: application/json\n"
 . "Content-Length: " . length($main::ERR{version}) . "\n"
 --- response_body
+--- no_error_log
+[alert]
+[emerg]
+[crit]
+
+
+
+=== TEST 26: percent-encoded values are decoded, then checked
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- request eval
+["GET /update/check?version=2%2E0%2e0",
+ "GET /update/check?version=1.9.0&server=shard%2D1&client=k%3A1",
+ "GET /update/check?version=2.0.0&client=a%3Ab",
+ "GET /update/check?version=2.0.0&client=a%3A%3Ab"]
+--- error_code eval
+[204, 204, 204, 204]
+--- response_headers eval
+["X-Update-Rule: game:latest\n",
+ "X-Update-Rule: shard-1:latest\n",
+ "X-Update-Rule: game:latest\n",
+ "X-Update-Rule: game:latest\n"]
+--- no_error_log
+[alert]
+[emerg]
+[crit]
+
+
+
+=== TEST 27: an encoded value decides as the plain one: the minimum, a rule
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- request eval
+["GET /update/check?version=0%2E9%2E0",
+ "GET /update/check?version=1%2E2%2E0&server=shard-1"]
+--- error_code eval
+[200, 200]
+--- response_headers eval
+["X-Update-Rule: game:minimum\n",
+ "X-Update-Rule: shard-1:minimum\n"]
+--- no_error_log
+[alert]
+[emerg]
+[crit]
+
+
+
+=== TEST 28: the sticky draw of an encoded client key is the plain key's
+--- config
+    location = /update/check {
+        staged_update_trace off;
+        staged_update game;
+    }
+--- request eval
+[map { ("GET /update/check?version=1.6.0&client=key%3A$_",
+        "GET /update/check?version=1.6.0&client=key:$_") } 1 .. 20]
+--- error_code eval
+[map { ((main::bucket("game/2.0.0/key:$_") < 5000) ? 200 : 204) x 2 } 1 .. 20]
+--- no_error_log
+[alert]
+[emerg]
+[crit]
+
+
+
+=== TEST 29: a malformed percent escape: 400 with a JSON body
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- request eval
+["GET /update/check?version=1.2%",
+ "GET /update/check?version=1.%2",
+ "GET /update/check?version=%zz",
+ "GET /update/check?version=2.0.0&client=a%3",
+ "GET /update/check?version=2.0.0&server=%G1"]
+--- error_code eval
+[(400) x 5]
+--- response_body eval
+[($main::ERR{escape}) x 5]
 --- no_error_log
 [alert]
 [emerg]

@@ -674,7 +674,7 @@ staged_update_track "game": "rule" has an invalid percentage "100.5%": a percent
     }
 --- must_die
 --- error_log
-staged_update_track "game": the minimum of "game" is above its latest 2.0.0 in 
+staged_update_track "game": the minimum 2.0.1 of "game" is above its latest 2.0.0 in 
 
 
 
@@ -698,7 +698,7 @@ staged_update_track "game": the minimum of "game" is above its latest 2.0.0 in
     }
 --- must_die
 --- error_log
-staged_update_track "game": the minimum of "shard-1" is above its latest 1.9.0 in 
+staged_update_track "game": the minimum 1.9.1 of "shard-1" is above its latest 1.9.0 in 
 
 
 
@@ -722,7 +722,7 @@ staged_update_track "game": the minimum of "shard-1" is above its latest 1.9.0 i
     }
 --- must_die
 --- error_log
-staged_update_track "game": the minimum of "shard-1" is above its latest 1.9.0 in 
+staged_update_track "game": the minimum 1.9.5 of "shard-1" is above its latest 1.9.0 in 
 
 
 
@@ -2405,3 +2405,63 @@ main::manifest("2.0.0", 0, undef, "https://cdn.example.com/")
 --- no_error_log
 [alert]
 [emerg]
+
+
+
+=== TEST 95: staged_update_verify: an unknown track is named with its directive
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+    location /releases/ {
+        staged_update_verify nosuch;
+        alias $TEST_NGINX_RELEASES/;
+    }
+--- must_die
+--- error_log
+staged_update_verify: unknown track "nosuch", define it with "staged_update_track nosuch { ... }" in 
+
+
+
+=== TEST 96: token: an invalid grace= is refused without the hint of ttl=
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
+        token    grace=abc secret=$TEST_NGINX_RELEASES/none.secret;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- must_die
+--- error_log eval
+qr{staged_update_track "game": "token" has an invalid time "grace=abc" in }
+
+
+
+=== TEST 97: token: a ttl= under a minute is refused with its hint
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
+        token    ttl=30s secret=$TEST_NGINX_RELEASES/none.secret;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- must_die
+--- error_log eval
+qr{staged_update_track "game": "token" has an invalid time "ttl=30s" \(ttl is at least 60s\) in }

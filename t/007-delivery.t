@@ -476,6 +476,55 @@ $CHECKS{signed} = sub {
     }
 };
 
+# Tauri's "signature" made by the module: the base64 of a minisign
+# signature file of the artifact, which Debian's minisign verifies with the
+# public key that tools/minisign-pubkey.sh prints (its key line, and its
+# file as Tauri's "pubkey" carries it, base64), and refuses for the
+# artifact with one byte changed
+
+our $TOP = cwd();
+
+$CHECKS{minisign} = sub {
+    my ($j, $name, $rel, $file, $key) = @_;
+
+    my $dir = tempdir(CLEANUP => 1);
+    my $data = $RELEASES{$rel}{".update/$file"};
+    my $tool = "$TOP/tools/minisign-pubkey.sh";
+
+    my $sig = decode_base64($j->{signature} // '');
+
+    like($sig, qr/\Auntrusted comment: [^\n]*\n[A-Za-z0-9+\/=]+\ntrusted comment: [^\n]*\n[A-Za-z0-9+\/=]+\n\z/,
+         "$name - the signature is the base64 of a minisign signature file");
+
+    write_file("$dir/$file", $data);
+    write_file("$dir/$file.minisig", $sig);
+
+    my $line = sh("$tool -P $keys/$key.pem");
+    chomp $line;
+    my $tauri = sh("$tool -tauri $keys/$key.pem");
+    write_file("$dir/key.pub", decode_base64($tauri));
+
+    my $newest = $rel eq 'art/2.0.0' ? $NEWEST : $MTIME;
+    my $comment = "timestamp:$newest\tfile:$file\thashed";
+
+    my $out = `minisign -Vm $dir/$file -P $line 2>&1`;
+    is($?, 0, "$name - minisign -V -P verifies the signature of $file")
+        or diag($out);
+    like($out, qr/^Trusted comment: \Q$comment\E$/m,
+         "$name - the trusted comment: the release's time, the file, hashed");
+
+    $out = `minisign -Vm $dir/$file -p $dir/key.pub 2>&1`;
+    is($?, 0, "$name - minisign -V -p verifies it with the public key file "
+              . 'of Tauri\'s pubkey') or diag($out);
+
+    my $bad = $data;
+    substr($bad, length($bad) / 2, 1) ^= "\x01";
+    write_file("$dir/$file", $bad);
+
+    $out = `minisign -Vm $dir/$file -P $line 2>&1`;
+    isnt($?, 0, "$name - minisign refuses $file with one byte changed");
+};
+
 $CHECKS{gzip} = sub {
     my ($j, $name) = @_;
 
@@ -1508,3 +1557,106 @@ GET /update/check?version=1.0
 --- no_error_log
 [alert]
 [emerg]
+
+
+
+=== TEST 40: sign: Tauri's signature of an artifact without a .sig, a minisign signature
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/art/2.0.0;
+        default  100%;
+        sign     $TEST_NGINX_KEYS/ed1.pem  $TEST_NGINX_KEYS/ed2.pem;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- request
+GET /update/check?version=1.7.0
+--- error_code: 200
+--- manifest_check: minisign art/2.0.0 from-1.7.0.zip ed1
+--- no_error_log
+[alert]
+
+
+
+=== TEST 41: sign: the full archive's minisign signature, with tokens
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/tok/2.0.0;
+        default  100%;
+        sign     $TEST_NGINX_KEYS/ed2.pem;
+        token    secret=$TEST_NGINX_KEYS/token.secret;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- request
+GET /update/check?version=1.5.0
+--- error_code: 200
+--- manifest_check: minisign tok/2.0.0 full.tar.gz ed2
+--- no_error_log
+[alert]
+
+
+
+=== TEST 42: sign: the operator's own .sig comes first
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/art/2.0.0;
+        default  100%;
+        sign     $TEST_NGINX_KEYS/ed1.pem;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- request
+GET /update/check?version=1.9.0
+--- error_code: 200
+--- response_body_like eval
+# the .sig file's text, its trailing newline left out
+qr/"url":"\/releases\/2\.0\.0\/\.update\/from-1\.9\.0\.tar\.gz","artifact":\{[^}]*\},"signature":"c2lnbmF0dXJlIG9mIHRoZSBkZWx0YQ=="/
+--- no_error_log
+[alert]
+
+
+
+=== TEST 43: client binding: a check without a client key is refused
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/tok/2.0.0;
+        default  100%;
+        token    secret=$TEST_NGINX_KEYS/token.secret  ttl=1h  client;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+    location = /update/download {
+        staged_update game redirect;
+    }
+--- request eval
+["GET /update/check?version=1.9.0",
+ "GET /update/check?version=2.0.0&client=",
+ "GET /update/download?version=1.5.0"]
+--- error_code eval
+[400, 400, 400]
+--- response_body eval
+[('{"error":"client is missing: the download tokens of this track are '
+  . 'bound to a client key"}' . "\n") x 3]
+--- no_error_log
+[alert]

@@ -383,7 +383,7 @@ qr/"input":\{"version":"1.7.3","server":"shard-1","client":"abc"\}.*"rule":"shar
     }
 --- must_die
 --- error_log
-staged_update: unknown track "nosuch"
+staged_update_explain: unknown track "nosuch"
 
 
 

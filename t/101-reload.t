@@ -238,6 +238,65 @@ my $before = keepalive_answers(\@sticky_paths);
 
 
 # ---------------------------------------------------------------------------
+# 1b. a reload that fails after the zone took its tables (a "listen" on a
+# port that another process holds) leaves a set that no worker uses; the
+# next reloads free it, and go through in a zone with room for two sets
+
+{
+    my $off = -s $errlog;
+    my $busy = $PORT + 1;
+    my $holder = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                       LocalPort => $busy, Listen => 1,
+                                       ReuseAddr => 1)
+        or die "cannot listen on 127.0.0.1:$busy: $!\n";
+
+    my @old = workers();
+
+    write_file("$prefix/conf/nginx.conf",
+               conf_text(zone => $ZONE, servers => $SERVERS, pct => 70,
+                         busy => $busy));
+    kill 'HUP', $master or die "kill -HUP $master: $!\n";
+
+    # nginx tries bind() five times, then gives up the reload
+
+    my $deadline = time + 3 * $WAIT;
+    my $log = '';
+
+    while (time < $deadline) {
+        $log = substr(read_file($errlog), $off);
+        last if $log =~ /still could not bind/;
+        sleep 0.05;
+    }
+
+    like($log, qr/\[emerg\].*still could not bind/,
+         "a reload with a listen on the busy port $busy fails");
+
+    answers_unchanged(10 + $RELOADS, { old => \@old },
+                      'after the failed reload');
+
+    close $holder;
+
+    my @failed;
+
+    # the last one back to the default of section 1, where section 4 starts
+
+    for my $pct (71, 72, 10 + $RELOADS) {
+        my $r = reload(zone => $ZONE, servers => $SERVERS, pct => $pct);
+
+        push @failed, "reload to default $pct%: " . reload_why($r)
+            unless $r->{served} && $r->{exited};
+    }
+
+    is(scalar @failed, 0, "3 reloads after the failed one took effect in a "
+                          . "zone of ${ZONE}k (room for 2 sets)")
+        or diag(join "\n", @failed);
+
+    log_clean($off, qr/bind\(\) to 127\.0\.0\.1:$busy failed|still could not bind/,
+              'the failed reload and the reloads after it');
+}
+
+
+# ---------------------------------------------------------------------------
 # 4. checks keep being answered while the configuration is reloaded
 
 {
@@ -349,6 +408,19 @@ my $PCT = 13 + $RELOADS;   # the default that is served now
     like($r->{log}, qr/\[emerg\].*$re: they take $SET bytes/,
          "the next reload, which needs a third set, is refused: too small");
 
+    # the advice counts the two sets that workers still use: three sets
+    # and more, never the zone's size or less
+
+    my ($nheld, $held, $advice) = $r->{log} =~ /$re: they take $SET bytes, and twice as much while a reload replaces them; (\d+) sets of tables that workers still use hold (\d+) bytes; use at least (\d+)k/;
+
+    is($nheld, 2, 'the refusal counts the 2 sets that workers still use')
+        or diag($r->{log});
+
+    ok(defined $advice && $advice > $ZONE
+       && $advice * 1024 >= 3 * ceil($SET / $PAGE) * $PAGE,
+       "the advice, " . ($advice // '?') . "k, is above the zone's ${ZONE}k "
+       . 'and holds the two sets in use and the new one');
+
     answers_unchanged($PCT, $r, 'after the refused reload');
 
     kill 'CONT', $keep;
@@ -407,11 +479,17 @@ my $PCT = 13 + $RELOADS;   # the default that is served now
     my $re = too_small($ZONE2);
 
     my $tail = 'they take \d+ bytes, and twice as much while a reload '
-               . 'replaces them; use at least \d+k';
+               . 'replaces them; (?:1 sets of tables that workers still '
+               . 'use hold \d+ bytes; )?use at least (\d+)k';
 
     like($r->{log}, qr/\[emerg\].*$re: $tail$/m,
          "a reload with the tables of $servers servers in a zone of "
          . "${ZONE2}k is refused: too small");
+
+    my ($advice) = $r->{log} =~ /$re: $tail$/m;
+
+    ok(defined $advice && $advice > $ZONE2,
+       'its advice, ' . ($advice // '?') . "k, is above the zone's ${ZONE2}k");
 
     answers_unchanged($PCT, $r, 'after the refused reload');
 
@@ -801,6 +879,7 @@ sub conf_text {
 
     my $dir = $o{dir} || $prefix;
     my $load = join '', map { "load_module $_;\n" } @modules;
+    my $busy = $o{busy} ? "        listen 127.0.0.1:$o{busy};" : '';
     my $tracks = '';
 
     for my $t (1 .. ($o{tracks} || 1)) {
@@ -855,6 +934,7 @@ http {
 $tracks
     server {
         listen 127.0.0.1:$PORT;
+$busy
 
         location = /update/check {
             staged_update       game;

@@ -62,7 +62,7 @@ printf 'version=1.0.0\n' > "$dir/version.txt"
 echo 1.0.0 > "$dir/.launcher/version"
 
 keys=$demo/keys
-set -- "$launcher" --dir "$dir" --server https://127.0.0.1:8443 \
+set -- "$launcher" --dir "$dir" --server "https://127.0.0.1:${TLS_PORT:-8443}" \
     --cacert "$keys/demo.crt" --pubkey "$keys/manifest.pub.pem"
 shard="--shard http://127.0.0.1:$port --user alice --password secret"
 

@@ -27,7 +27,7 @@ use File::Path qw(make_path remove_tree);
 
 our @EXPORT_OK = qw(
     write_releases manifest release_parts version_cmp write_file slurp
-    json_str $GAME_TRACK default_http_config
+    json_str $GAME_TRACK default_http_config bucket
 );
 
 # set by write_releases(): the folder of the release directories and the
@@ -141,6 +141,34 @@ sub release_walk {
 
         $$mtime = $st[9] if $st[9] > $$mtime;
     }
+}
+
+# the bucket 0-9999 of a sticky draw, as README says: FNV-1a 64 of
+# "<track>/<normalized target>/<client>", the MurmurHash3 finalizer, then
+# ((h >> 32) * 10000) >> 32; in 64-bit integers that wrap
+
+sub bucket {
+    my ($s) = @_;
+
+    no warnings 'portable';
+    use integer;
+
+    my $h = 0xcbf29ce484222325;
+
+    for my $c (unpack 'C*', $s) {
+        $h ^= $c;
+        $h *= 0x100000001b3;
+    }
+
+    # logical shifts: "use integer" shifts right arithmetically
+
+    $h ^= ($h >> 33) & 0x7fffffff;
+    $h *= 0xff51afd7ed558ccd;
+    $h ^= ($h >> 33) & 0x7fffffff;
+    $h *= 0xc4ceb9fe1a85ec53;
+    $h ^= ($h >> 33) & 0x7fffffff;
+
+    return ((($h >> 32) & 0xffffffff) * 10000) >> 32;
 }
 
 sub slurp {

@@ -26,6 +26,7 @@
 #include "ngx_http_staged_update_table.h"
 #include "ngx_http_staged_update_json.h"
 #include "ngx_http_staged_update_token.h"
+#include "ngx_http_staged_update_minisign.h"
 
 
 #define ANY                  NGX_HTTP_STAGED_UPDATE_VERSION_ANY
@@ -204,6 +205,12 @@ static void unit_base64url(void);
 static void unit_token_mac(const char *token, const char *version,
     const char *expires, const char *client, const char *path);
 static void unit_tokens(void);
+static void unit_version_print(void);
+static void unit_unescape(void);
+static EVP_PKEY *unit_rfc8032_key(void);
+static int unit_minisign_check(const u_char *text, size_t len,
+    EVP_PKEY *key, const u_char *msg, size_t msglen, const char *comment);
+static void unit_minisign(void);
 
 
 static unsigned long  unit_passed;
@@ -3043,8 +3050,281 @@ main(void)
     unit_json_files();
     unit_base64url();
     unit_tokens();
+    unit_version_print();
+    unit_unescape();
+    unit_minisign();
 
     printf("%lu passed, %lu failed\n", unit_passed, unit_failed);
 
     return unit_failed ? 1 : 0;
+}
+
+
+/* the normalized text of versions: what the sticky draw salts with */
+
+static void
+unit_version_print(void)
+{
+    size_t       i, n;
+    unit_ver_t   v;
+    u_char       buf[NGX_HTTP_STAGED_UPDATE_VERSION_MAXLEN];
+
+    static const char  *cases[][2] = {
+        { "2", "2.0.0" },
+        { "2.0", "2.0.0" },
+        { "2.0.0", "2.0.0" },
+        { "2.0.0.0", "2.0.0" },
+        { "02.00.007", "2.0.7" },
+        { "1.2.3.4", "1.2.3.4" },
+        { "0.0.0.1", "0.0.0.1" },
+        { "999999999.999999999.999999999.999999999",
+          "999999999.999999999.999999999.999999999" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        v = unit_v(cases[i][0], __FILE__, __LINE__);
+        n = ngx_http_staged_update_version_print(buf, &v);
+        CHECK_MEM(buf, n, cases[i][1]);
+    }
+}
+
+
+/* percent-decoding of query values */
+
+static void
+unit_unescape(void)
+{
+    size_t    i;
+    ssize_t   n;
+    u_char   *src, dst[64];
+
+    static const char  *ok[][2] = {
+        { "a%3Ab", "a:b" },
+        { "a%3ab", "a:b" },
+        { "1%2E9%2E5", "1.9.5" },
+        { "%41%42", "AB" },
+        { "plain", "plain" },
+        { "a+b", "a+b" },
+        { "%25", "%" },
+        { "", "" },
+    };
+
+    static const char  *bad[] = {
+        "%", "%4", "a%zz", "%G0", "abc%2", "%%41"
+    };
+
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        src = unit_dup(ok[i][0], strlen(ok[i][0]));
+        n = ngx_http_staged_update_unescape(dst, src, strlen(ok[i][0]));
+        CHECK_MSG(n >= 0, "\"%s\" does not decode", ok[i][0]);
+
+        if (n >= 0) {
+            CHECK_MEM(dst, (size_t) n, ok[i][1]);
+        }
+
+        free(src);
+    }
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        src = unit_dup(bad[i], strlen(bad[i]));
+        CHECK_MSG(ngx_http_staged_update_unescape(dst, src, strlen(bad[i]))
+                  == -1, "\"%s\" is not refused", bad[i]);
+        free(src);
+    }
+
+    /* a NUL is decoded, then refused by the value's own check */
+
+    n = ngx_http_staged_update_unescape(dst, (const u_char *) "a%00", 4);
+    CHECK_INT(n, 2);
+    CHECK(n == 2 && dst[1] == '\0'
+          && !ngx_http_staged_update_safe(dst, 2, 128));
+}
+
+
+/* the key of RFC 8032's test 1 */
+
+static EVP_PKEY *
+unit_rfc8032_key(void)
+{
+    static const u_char  seed[32] = {
+        0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60,
+        0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4,
+        0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19,
+        0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60
+    };
+
+    return EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed,
+                                        sizeof(seed));
+}
+
+
+/*
+ * A signature file checked as minisign does, with OpenSSL alone: four
+ * lines; "ED", keynum and the signature of BLAKE2b-512(msg); the trusted
+ * comment; the global signature of the signature and the comment.
+ * 1 when all holds.
+ */
+
+static int
+unit_minisign_check(const u_char *text, size_t len, EVP_PKEY *key,
+    const u_char *msg, size_t msglen, const char *comment)
+{
+    int            ok;
+    char           copy[1024], *line[5], *p;
+    u_char         bin[128], gsig[128], hash[64], keynum[8], both[512];
+    size_t         i, n, clen;
+    EVP_MD_CTX    *ctx;
+
+    if (len >= sizeof(copy)) {
+        return 0;
+    }
+
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+
+    p = copy;
+
+    for (i = 0; i < 5; i++) {
+        line[i] = p;
+        p = strchr(p, '\n');
+
+        if (p == NULL) {
+            break;
+        }
+
+        *p++ = '\0';
+    }
+
+    /* four lines, each ended with "\n", and nothing after */
+
+    if (i != 4 || *line[4] != '\0') {
+        return 0;
+    }
+
+    clen = strlen(comment);
+
+    if (strncmp(line[0], "untrusted comment: ", 19) != 0
+        || strncmp(line[2], "trusted comment: ", 17) != 0
+        || strcmp(line[2] + 17, comment) != 0
+        || strlen(line[1]) != 100 || strlen(line[3]) != 88
+        || EVP_DecodeBlock(bin, (u_char *) line[1], 100) != 75
+        || EVP_DecodeBlock(gsig, (u_char *) line[3], 88) != 66
+        || bin[0] != 'E' || bin[1] != 'D'
+        || ngx_http_staged_update_minisign_keynum(key, keynum) != 0
+        || memcmp(bin + 2, keynum, 8) != 0
+        || 64 + clen > sizeof(both))
+    {
+        return 0;
+    }
+
+    n = 0;
+    EVP_Digest(msg, msglen, hash, NULL, EVP_blake2b512(), NULL);
+
+    ctx = EVP_MD_CTX_new();
+
+    ok = ctx != NULL
+         && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1
+         && EVP_DigestVerify(ctx, bin + 10, 64, hash, 64) == 1;
+
+    memcpy(both, bin + 10, 64);
+    memcpy(both + 64, comment, clen);
+    n = 64 + clen;
+
+    ok = ok
+         && EVP_MD_CTX_reset(ctx) == 1
+         && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1
+         && EVP_DigestVerify(ctx, gsig, 64, both, n) == 1;
+
+    EVP_MD_CTX_free(ctx);
+
+    return ok;
+}
+
+
+static void
+unit_minisign(void)
+{
+    size_t       n;
+    u_char       hash[64], keynum[8];
+    u_char       pub[NGX_HTTP_STAGED_UPDATE_MINISIGN_PUB_LEN + 1];
+    u_char       sig[NGX_HTTP_STAGED_UPDATE_MINISIGN_SIG_LEN(64) + 1];
+    EVP_PKEY    *key, *ec;
+    const char  *comment;
+
+    static const u_char  msg[] = "the full archive of 2.0.0\n";
+
+    key = unit_rfc8032_key();
+    CHECK(key != NULL);
+
+    if (key == NULL) {
+        return;
+    }
+
+    /* keynum: the first 8 bytes of the SHA-256 of the raw public key */
+
+    CHECK_INT(ngx_http_staged_update_minisign_keynum(key, keynum), 0);
+    CHECK_MEM(keynum, 8, "\x21\xfe\x31\xdf\xa1\x54\xa2\x61");
+
+    /*
+     * the public key file, as tools/minisign-pubkey.sh prints it for the
+     * same key (openssl and coreutils, not this code)
+     */
+
+    n = ngx_http_staged_update_minisign_pubkey(pub, key);
+    CHECK_INT(n, NGX_HTTP_STAGED_UPDATE_MINISIGN_PUB_LEN);
+    CHECK_MEM(pub, n, "untrusted comment: minisign public key "
+                      "61A254A1DF31FE21\n"
+                      "RWQh/jHfoVSiYddamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3"
+                      "B1Ea\n");
+
+    /* a signature minisign's way, and what a changed byte breaks */
+
+    EVP_Digest(msg, sizeof(msg) - 1, hash, NULL, EVP_blake2b512(), NULL);
+
+    comment = "timestamp:1764000000\tfile:full.tar.gz\thashed";
+
+    n = ngx_http_staged_update_minisign_sign(sig, key, hash,
+                                             (const u_char *) comment,
+                                             strlen(comment));
+
+    CHECK(n > 0 && n <= NGX_HTTP_STAGED_UPDATE_MINISIGN_SIG_LEN(
+                            strlen(comment)));
+    CHECK(unit_minisign_check(sig, n, key, msg, sizeof(msg) - 1, comment));
+    CHECK(!unit_minisign_check(sig, n, key, msg, sizeof(msg) - 2, comment));
+    CHECK(!unit_minisign_check(sig, n, key, (const u_char *) "The full "
+                               "archive of 2.0.0\n", sizeof(msg) - 1,
+                               comment));
+    CHECK(!unit_minisign_check(sig, n, key, msg, sizeof(msg) - 1,
+                               "timestamp:1764000001\tfile:full.tar.gz"
+                               "\thashed"));
+    CHECK_MEM(sig, 69, "untrusted comment: signature from staged_update key "
+                       "61A254A1DF31FE21\n");
+
+    /* the same input, the same signature: Ed25519 is deterministic */
+
+    {
+        u_char  again[sizeof(sig)];
+
+        CHECK_INT(ngx_http_staged_update_minisign_sign(again, key, hash,
+                      (const u_char *) comment, strlen(comment)), n);
+        CHECK(memcmp(again, sig, n) == 0);
+    }
+
+    /* a comment of two lines, and a key that is not Ed25519 */
+
+    CHECK_INT(ngx_http_staged_update_minisign_sign(sig, key, hash,
+                  (const u_char *) "a\nb", 3), 0);
+
+    ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    CHECK(ec != NULL);
+
+    if (ec) {
+        CHECK_INT(ngx_http_staged_update_minisign_keynum(ec, keynum), -1);
+        CHECK_INT(ngx_http_staged_update_minisign_pubkey(pub, ec), 0);
+        CHECK_INT(ngx_http_staged_update_minisign_sign(sig, ec, hash,
+                      (const u_char *) comment, strlen(comment)), 0);
+        EVP_PKEY_free(ec);
+    }
+
+    EVP_PKEY_free(key);
 }
