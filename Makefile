@@ -17,13 +17,15 @@ CC       ?= cc
 PURE     := src/ngx_http_staged_update_version.c \
             src/ngx_http_staged_update_table.c \
             src/ngx_http_staged_update_json.c \
-            src/ngx_http_staged_update_token.c
+            src/ngx_http_staged_update_token.c \
+            src/ngx_http_staged_update_override.c
 MODSRC   := config ngx_http_staged_update_module.c $(wildcard src/*.c src/*.h)
 
 DEBS     := nginx nginx-dev libssl-dev libpcre2-dev zlib1g-dev build-essential \
             perl libtest-base-perl libipc-run-perl libtext-diff-perl \
             liblist-moreutils-perl libhttp-message-perl libio-pty-perl \
-            libio-socket-ssl-perl libcurl4-openssl-dev curl python3 openssl
+            libio-socket-ssl-perl libcurl4-openssl-dev curl python3 openssl \
+            libjansson-dev
 
 CFLAGS_STRICT := -Wall -Wextra -Werror -Wno-unused-parameter
 
@@ -72,7 +74,7 @@ unit: $(BUILD)/unit
 $(BUILD)/unit: tests/unit/unit.c $(PURE) $(wildcard src/*.h)
 	mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_STRICT) -g -O1 -fsanitize=address,undefined \
-	    -fno-sanitize-recover=all -Isrc -o $@ tests/unit/unit.c $(PURE) -lcrypto
+	    -fno-sanitize-recover=all -Isrc -o $@ tests/unit/unit.c $(PURE) -lcrypto -ljansson
 
 launcher: $(LAUNCHER)
 
@@ -152,7 +154,8 @@ asan-test: $(ASAN_NGINX) $(LAUNCHER)
 # libFuzzer targets (clang), each run FUZZ_SECONDS; see fuzz/README.md
 
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := fuzz_version fuzz_pct fuzz_table fuzz_json fuzz_token
+FUZZ_TARGETS := fuzz_version fuzz_pct fuzz_table fuzz_json fuzz_token \
+                fuzz_override
 CLANG        ?= clang
 
 fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
@@ -179,12 +182,12 @@ $(BUILD)/replay/%: fuzz/%.c fuzz/fuzz_replay.h $(PURE) $(wildcard src/*.h)
 	mkdir -p $(BUILD)/replay
 	$(CC) $(CFLAGS_STRICT) -g -O1 -fsanitize=address,undefined \
 	    -fno-sanitize-recover=all -DSTANDALONE_MAIN -Isrc -o $@ $< $(PURE) \
-	    -lcrypto
+	    -lcrypto -ljansson
 
 $(BUILD)/fuzz/%: fuzz/%.c $(PURE) $(wildcard src/*.h)
 	mkdir -p $(BUILD)/fuzz
 	$(CLANG) $(CFLAGS_STRICT) -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -Isrc -o $@ $< $(PURE) -lcrypto
+	    -Isrc -o $@ $< $(PURE) -lcrypto -ljansson
 
 bench-delivery: module
 	bench/run-delivery.sh -d 6 -r 3
