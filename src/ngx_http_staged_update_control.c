@@ -35,8 +35,8 @@ static ngx_int_t ngx_http_staged_update_api_handler(ngx_http_request_t *r);
 static void ngx_http_staged_update_api_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_staged_update_api_patch(ngx_http_request_t *r,
     ngx_http_staged_update_route_t *rt, u_char *body, size_t len);
-static ngx_int_t ngx_http_staged_update_api_route(ngx_http_request_t *r,
-    ngx_http_staged_update_route_t *rt);
+static ngx_uint_t ngx_http_staged_update_api_route(ngx_http_request_t *r,
+    ngx_http_staged_update_route_t *rt, ngx_int_t *rc);
 static ngx_int_t ngx_http_staged_update_api_change(ngx_http_request_t *r,
     ngx_http_staged_update_route_t *rt, ngx_http_staged_update_ov_t *ov,
     size_t n);
@@ -103,8 +103,7 @@ ngx_http_staged_update_api_handler(ngx_http_request_t *r)
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_staged_update_module);
 
-    rc = ngx_http_staged_update_api_route(r, &rt);
-    if (rc != NGX_OK) {
+    if (!ngx_http_staged_update_api_route(r, &rt, &rc)) {
         return rc;
     }
 
@@ -206,8 +205,7 @@ ngx_http_staged_update_api_body(ngx_http_request_t *r)
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    rc = ngx_http_staged_update_api_route(r, &rt);
-    if (rc != NGX_OK) {
+    if (!ngx_http_staged_update_api_route(r, &rt, &rc)) {
         ngx_http_finalize_request(r, rc);
         return;
     }
@@ -359,12 +357,13 @@ ngx_http_staged_update_api_change(ngx_http_request_t *r,
 /*
  * tracks, tracks/<track>, tracks/<track>/overrides,
  * tracks/<track>/servers/<id>, tracks/<track>/servers/<id>/overrides;
- * relative to the location's prefix.  404 with a JSON body otherwise.
+ * relative to the location's prefix.  Otherwise 0, after a 404 with a
+ * JSON body whose result is in *rc.
  */
 
-static ngx_int_t
+static ngx_uint_t
 ngx_http_staged_update_api_route(ngx_http_request_t *r,
-    ngx_http_staged_update_route_t *rt)
+    ngx_http_staged_update_route_t *rt, ngx_int_t *rc)
 {
     u_char                              *p, *last, *s;
     ngx_str_t                            seg[6];
@@ -418,7 +417,7 @@ ngx_http_staged_update_api_route(ngx_http_request_t *r,
 
     if (n == 1) {
         rt->what = NGX_HTTP_STAGED_UPDATE_R_LIST;
-        return NGX_OK;
+        return 1;
     }
 
     smcf = ngx_http_get_module_main_conf(r, ngx_http_staged_update_module);
@@ -435,9 +434,10 @@ ngx_http_staged_update_api_route(ngx_http_request_t *r,
     }
 
     if (rt->track == NULL) {
-        return ngx_http_staged_update_api_error(r, NGX_HTTP_NOT_FOUND,
-                                                "unknown track \"%V\"",
-                                                &seg[1]);
+        *rc = ngx_http_staged_update_api_error(r, NGX_HTTP_NOT_FOUND,
+                                               "unknown track \"%V\"",
+                                               &seg[1]);
+        return 0;
     }
 
     i = 2;
@@ -449,9 +449,10 @@ ngx_http_staged_update_api_route(ngx_http_request_t *r,
                                                 seg[3].data, seg[3].len)
             == NULL)
         {
-            return ngx_http_staged_update_api_error(r, NGX_HTTP_NOT_FOUND,
-                       "track \"%V\" has no server \"%V\"", &seg[1],
-                       &seg[3]);
+            *rc = ngx_http_staged_update_api_error(r, NGX_HTTP_NOT_FOUND,
+                      "track \"%V\" has no server \"%V\"", &seg[1],
+                      &seg[3]);
+            return 0;
         }
 
         rt->server = seg[3];
@@ -460,22 +461,24 @@ ngx_http_staged_update_api_route(ngx_http_request_t *r,
 
     if (i == n) {
         rt->what = NGX_HTTP_STAGED_UPDATE_R_TRACK;
-        return NGX_OK;
+        return 1;
     }
 
     if (i + 1 == n && seg[i].len == 9
         && ngx_strncmp(seg[i].data, "overrides", 9) == 0)
     {
         rt->what = NGX_HTTP_STAGED_UPDATE_R_OVERRIDES;
-        return NGX_OK;
+        return 1;
     }
 
 unknown:
 
-    return ngx_http_staged_update_api_error(r, NGX_HTTP_NOT_FOUND,
+    *rc = ngx_http_staged_update_api_error(r, NGX_HTTP_NOT_FOUND,
                "unknown API path: use tracks, tracks/<track>, "
                "tracks/<track>/overrides, tracks/<track>/servers/<id> or "
                "tracks/<track>/servers/<id>/overrides");
+
+    return 0;
 }
 
 
