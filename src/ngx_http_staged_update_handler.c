@@ -254,9 +254,10 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     /* the draw: sticky with a client key, otherwise fresh; none when manual */
 
     if (d.pct == 0 || d.pct == NGX_HTTP_STAGED_UPDATE_PCT_MAX
-        || ngx_http_staged_update_truthy(
-               value[NGX_HTTP_STAGED_UPDATE_MANUAL].data,
-               value[NGX_HTTP_STAGED_UPDATE_MANUAL].len))
+        || (value[NGX_HTTP_STAGED_UPDATE_MANUAL].len
+            && ngx_http_staged_update_truthy(
+                   value[NGX_HTTP_STAGED_UPDATE_MANUAL].data,
+                   value[NGX_HTTP_STAGED_UPDATE_MANUAL].len)))
     {
         bucket = 0;
 

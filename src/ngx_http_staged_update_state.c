@@ -26,6 +26,8 @@
 
 #include "ngx_http_staged_update_state.h"
 
+#include <jansson.h>
+
 
 #define NGX_HTTP_STAGED_UPDATE_W_PCT        0x0000ffff
 #define NGX_HTTP_STAGED_UPDATE_W_SET        0x00010000
@@ -87,6 +89,8 @@ static int ngx_http_staged_update_load_track(void *data, const u_char *name,
     size_t len, uint32_t etag);
 static int ngx_http_staged_update_load_ov(void *data,
     const ngx_http_staged_update_ov_t *ov);
+static void *ngx_http_staged_update_json_alloc(size_t size);
+static void ngx_http_staged_update_json_free(void *p);
 static void ngx_http_staged_update_clear(ngx_http_staged_update_zone_t *zone);
 static void ngx_http_staged_update_save(ngx_http_staged_update_zone_t *zone,
     ngx_log_t *log);
@@ -105,6 +109,15 @@ static void ngx_http_staged_update_log_change(ngx_log_t *log,
 static uint32_t ngx_http_staged_update_scope_index(
     const ngx_http_staged_update_table_t *t,
     const ngx_http_staged_update_scope_t *s);
+
+
+/*
+ * jansson's allocations while a state file is read, from one pool that is
+ * destroyed at once: thousands of small mallocs and frees would otherwise
+ * leave the heap of every worker fragmented (a cost on every request).
+ * Set only for the duration of one parse, in the master.
+ */
+static ngx_pool_t  *ngx_http_staged_update_json_pool;
 
 
 static const char  *ngx_http_staged_update_ov_names[] = {
@@ -732,6 +745,9 @@ ngx_http_staged_update_load(ngx_http_staged_update_zone_t *zone,
     u_char                         *buf, *bad;
     ssize_t                         n;
     ngx_fd_t                        fd;
+    ngx_pool_t                     *pool;
+    json_free_t                     free_fn;
+    json_malloc_t                   malloc_fn;
     ngx_file_info_t                 fi;
     const char                     *e;
     ngx_http_staged_update_load_t   ld;
@@ -754,8 +770,13 @@ ngx_http_staged_update_load(ngx_http_staged_update_zone_t *zone,
         return;
     }
 
-    buf = NULL;
     e = NULL;
+
+    pool = ngx_create_pool(16384, log);
+    if (pool == NULL) {
+        ngx_close_file(fd);
+        return;
+    }
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
         e = "cannot be read";
@@ -767,7 +788,7 @@ ngx_http_staged_update_load(ngx_http_staged_update_zone_t *zone,
         goto failed;
     }
 
-    buf = ngx_alloc(ngx_file_size(&fi) + 1, log);
+    buf = ngx_pnalloc(pool, ngx_file_size(&fi) + 1);
     if (buf == NULL) {
         e = "cannot be read";
         goto failed;
@@ -783,22 +804,28 @@ ngx_http_staged_update_load(ngx_http_staged_update_zone_t *zone,
     ld.zone = zone;
     ld.track = NULL;
 
+    json_get_alloc_funcs(&malloc_fn, &free_fn);
+    ngx_http_staged_update_json_pool = pool;
+    json_set_alloc_funcs(ngx_http_staged_update_json_alloc,
+                         ngx_http_staged_update_json_free);
+
     e = ngx_http_staged_update_state_parse(buf, n,
                                            ngx_http_staged_update_load_track,
                                            ngx_http_staged_update_load_ov,
                                            &ld, err, sizeof(err));
+
+    json_set_alloc_funcs(malloc_fn, free_fn);
+    ngx_http_staged_update_json_pool = NULL;
+
     if (e == NULL) {
-        ngx_free(buf);
+        ngx_destroy_pool(pool);
         ngx_close_file(fd);
         return;
     }
 
 failed:
 
-    if (buf) {
-        ngx_free(buf);
-    }
-
+    ngx_destroy_pool(pool);
     ngx_close_file(fd);
 
     ngx_http_staged_update_clear(zone);
@@ -827,6 +854,20 @@ failed:
     }
 
     ngx_free(bad);
+}
+
+
+static void *
+ngx_http_staged_update_json_alloc(size_t size)
+{
+    return ngx_palloc(ngx_http_staged_update_json_pool, size);
+}
+
+
+static void
+ngx_http_staged_update_json_free(void *p)
+{
+    /* the pool is destroyed at once */
 }
 
 
