@@ -17,7 +17,9 @@ stop() {
 case "${1:-start}" in
 start)
     stop
-    mkdir -p "$prefix/tmp" "$prefix/keys"
+    mkdir -p "$prefix/tmp" "$prefix/keys" "$prefix/state"
+    # the overrides' state file: written by the workers (nobody under root)
+    chmod 1777 "$prefix/state"
     "$top/examples/make-release.sh" "$prefix/releases"
     keys=$prefix/keys
     [ -f "$keys/token.secret" ] || openssl rand -hex 32 > "$keys/token.secret"
@@ -38,6 +40,7 @@ start)
     echo "the demo version server listens on http://127.0.0.1:8080"
     echo "and https://127.0.0.1:8443 (certificate: $keys/demo.crt)"
     echo "  curl -i 'http://127.0.0.1:8080/update/check?version=0.9.0'"
+    echo "  curl -s http://127.0.0.1:8080/update/api/tracks/game"
     echo "  curl -i --cacert $keys/demo.crt 'https://127.0.0.1:8443/update/check?version=1.9.0&server=shard-1'"
     echo "  stop it with: make stop"
     ;;
