@@ -283,7 +283,7 @@ static ngx_uint_t
 ngx_http_staged_update_map(ngx_http_staged_update_zone_t *zone,
     ngx_http_staged_update_track_t *track, ngx_log_t *log)
 {
-    uint32_t                               i, si, *w, any;
+    uint32_t                               i, si, *w, any, seq;
     ngx_uint_t                             dropped;
     const char                            *why;
     ngx_queue_t                           *q, *next;
@@ -303,7 +303,10 @@ ngx_http_staged_update_map(ngx_http_staged_update_zone_t *zone,
     rec = ngx_http_staged_update_record(zone, track->name.data,
                                         track->name.len, 0);
 
-    live->seq++;
+    /* odd while written; a writer killed here left it odd already */
+
+    seq = live->seq | 1;
+    live->seq = seq;
     ngx_memory_barrier();
 
     w = live->word;
@@ -410,7 +413,7 @@ ngx_http_staged_update_map(ngx_http_staged_update_zone_t *zone,
     }
 
     ngx_memory_barrier();
-    live->seq++;
+    live->seq = seq + 1;
 
     live->any = any;
     live->gen = sh->gen;
@@ -471,6 +474,7 @@ ngx_http_staged_update_state_apply(ngx_http_staged_update_track_t *track,
     ngx_http_staged_update_decision_t *d)
 {
     uint32_t                               seq, si, ri, tw, sw, rw, flag;
+    ngx_uint_t                             spins;
     ngx_http_staged_update_live_t         *live;
     ngx_http_staged_update_state_sh_t     *sh;
     const ngx_http_staged_update_table_t  *t;
@@ -494,7 +498,7 @@ ngx_http_staged_update_state_apply(ngx_http_staged_update_track_t *track,
                                        ((const u_char *) t + t->track.rules))
                  : si;
 
-    for ( ;; ) {
+    for (spins = 0; /* void */; spins++) {
         seq = live->seq;
         ngx_memory_barrier();
 
@@ -506,6 +510,18 @@ ngx_http_staged_update_state_apply(ngx_http_staged_update_track_t *track,
 
         if (!(seq & 1) && seq == live->seq) {
             break;
+        }
+
+        /*
+         * a writer that stays: killed in the middle of its words (the
+         * master releases its lock); map them again under the lock
+         */
+
+        if (spins == 4096) {
+            ngx_shmtx_lock(&track->zone->shpool->mutex);
+            (void) ngx_http_staged_update_map(track->zone, track, NULL);
+            ngx_shmtx_unlock(&track->zone->shpool->mutex);
+            spins = 0;
         }
 
         ngx_cpu_pause();
@@ -554,11 +570,20 @@ ngx_http_staged_update_state_change(ngx_log_t *log,
     ngx_http_staged_update_zone_t         *zone;
     ngx_http_staged_update_state_sh_t     *sh;
     ngx_http_staged_update_state_ov_t     *e;
-    ngx_http_staged_update_state_ov_t     *fresh[NGX_HTTP_STAGED_UPDATE_PATCH_MAX];
+    ngx_http_staged_update_state_ov_t    **fresh;
     ngx_http_staged_update_state_track_t  *rec;
 
     zone = track->zone;
     sh = zone->state;
+    fresh = NULL;
+
+    if (n) {
+        fresh = ngx_alloc(n * sizeof(ngx_http_staged_update_state_ov_t *),
+                          log);
+        if (fresh == NULL) {
+            return NGX_ERROR;
+        }
+    }
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
@@ -690,6 +715,10 @@ changed:
 done:
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (fresh) {
+        ngx_free(fresh);
+    }
 
     return rc;
 }
@@ -958,8 +987,8 @@ ngx_http_staged_update_save(ngx_http_staged_update_zone_t *zone,
 
     len = ngx_http_staged_update_save_doc(NULL, zone);
 
-    doc = ngx_alloc(len + zone->state_file.len + sizeof(".tmp.") + NGX_INT_T_LEN,
-                    log);
+    doc = ngx_alloc(len + zone->state_file.len + sizeof(".tmp.")
+                    + NGX_INT_T_LEN, log);
     if (doc == NULL) {
         return;
     }
@@ -1266,8 +1295,8 @@ ngx_http_staged_update_scope_doc(u_char *dst,
         putl(",\"configured\":");
         n += ngx_http_staged_update_pct_json(at, rules[i].pct);
         putl(",\"effective\":");
-        n += ngx_http_staged_update_pct_json(at, live->word[ri]
-                                                 & NGX_HTTP_STAGED_UPDATE_W_PCT);
+        n += ngx_http_staged_update_pct_json(at,
+                 live->word[ri] & NGX_HTTP_STAGED_UPDATE_W_PCT);
         putl("}");
     }
 
