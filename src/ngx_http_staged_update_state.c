@@ -99,6 +99,9 @@ static size_t ngx_http_staged_update_save_doc(u_char *dst,
 static size_t ngx_http_staged_update_doc(u_char *dst,
     ngx_http_staged_update_track_t *track,
     ngx_http_staged_update_state_track_t *rec, ngx_uint_t tables);
+static size_t ngx_http_staged_update_ov_list(u_char *dst,
+    ngx_http_staged_update_state_track_t *rec, ngx_uint_t lines);
+static size_t ngx_http_staged_update_flags(u_char *dst, uint32_t w);
 static size_t ngx_http_staged_update_scope_doc(u_char *dst,
     ngx_http_staged_update_track_t *track,
     const ngx_http_staged_update_scope_t *s, uint32_t si);
@@ -1050,9 +1053,8 @@ ngx_http_staged_update_save_doc(u_char *dst,
 {
     u_char                                 num[NGX_INT32_LEN];
     size_t                                 n, k;
-    ngx_queue_t                           *q, *o;
+    ngx_queue_t                           *q;
     ngx_http_staged_update_state_sh_t     *sh;
-    ngx_http_staged_update_state_ov_t     *e;
     ngx_http_staged_update_state_track_t  *rec;
 
 #define put(s, l)                                                             \
@@ -1080,23 +1082,9 @@ ngx_http_staged_update_save_doc(u_char *dst,
         putl(":{\"etag\":");
         k = ngx_sprintf(num, "%uD", rec->etag) - num;
         put(num, k);
-        putl(",\"overrides\":[");
-
-        for (o = ngx_queue_head(&rec->ovs);
-             o != ngx_queue_sentinel(&rec->ovs);
-             o = ngx_queue_next(o))
-        {
-            e = ngx_queue_data(o, ngx_http_staged_update_state_ov_t, queue);
-
-            if (o != ngx_queue_head(&rec->ovs)) {
-                putl(",");
-            }
-
-            putl("\n  ");
-            n += ngx_http_staged_update_ov_json(at, &e->ov);
-        }
-
-        putl("]}");
+        putl(",\"overrides\":");
+        n += ngx_http_staged_update_ov_list(at, rec, 1);
+        putl("}");
     }
 
     putl("}}\n");
@@ -1152,9 +1140,7 @@ ngx_http_staged_update_doc(u_char *dst, ngx_http_staged_update_track_t *track,
     u_char                                 num[NGX_INT32_LEN + 4];
     size_t                                 n, k;
     uint32_t                               i, w;
-    ngx_queue_t                           *o;
     ngx_http_staged_update_live_t         *live;
-    ngx_http_staged_update_state_ov_t     *e;
     const ngx_http_staged_update_table_t  *t;
     const ngx_http_staged_update_scope_t  *servers;
 
@@ -1169,23 +1155,8 @@ ngx_http_staged_update_doc(u_char *dst, ngx_http_staged_update_track_t *track,
     putl(",\"etag\":\"\\\"");
     k = ngx_sprintf(num, "%uD", rec ? rec->etag : 0) - num;
     put(num, k);
-    putl("\\\"\",\"paused\":");
-
-    if (w & NGX_HTTP_STAGED_UPDATE_W_PAUSED) {
-        putl("true");
-
-    } else {
-        putl("false");
-    }
-
-    putl(",\"halted\":");
-
-    if (w & NGX_HTTP_STAGED_UPDATE_W_HALTED) {
-        putl("true");
-
-    } else {
-        putl("false");
-    }
+    putl("\\\"\"");
+    n += ngx_http_staged_update_flags(at, w);
 
     if (tables) {
         putl(",");
@@ -1204,24 +1175,7 @@ ngx_http_staged_update_doc(u_char *dst, ngx_http_staged_update_track_t *track,
             n += ngx_http_staged_update_json_str(at,
                      ngx_http_staged_update_str(t, servers[i].name),
                      servers[i].name_len);
-            putl(",\"paused\":");
-
-            if (live->word[1 + i] & NGX_HTTP_STAGED_UPDATE_W_PAUSED) {
-                putl("true");
-
-            } else {
-                putl("false");
-            }
-
-            putl(",\"halted\":");
-
-            if (live->word[1 + i] & NGX_HTTP_STAGED_UPDATE_W_HALTED) {
-                putl("true");
-
-            } else {
-                putl("false");
-            }
-
+            n += ngx_http_staged_update_flags(at, live->word[1 + i]);
             putl(",");
             n += ngx_http_staged_update_scope_doc(at, track, &servers[i],
                                                   1 + i);
@@ -1231,7 +1185,26 @@ ngx_http_staged_update_doc(u_char *dst, ngx_http_staged_update_track_t *track,
         putl("]");
     }
 
-    putl(",\"overrides\":[");
+    putl(",\"overrides\":");
+    n += ngx_http_staged_update_ov_list(at, rec, 0);
+    putl("}");
+
+    return n;
+}
+
+
+/* [<ov_json>, ...]; in a state file, one a line */
+
+static size_t
+ngx_http_staged_update_ov_list(u_char *dst,
+    ngx_http_staged_update_state_track_t *rec, ngx_uint_t lines)
+{
+    size_t                              n;
+    ngx_queue_t                        *o;
+    ngx_http_staged_update_state_ov_t  *e;
+
+    n = 0;
+    putl("[");
 
     for (o = rec ? ngx_queue_head(&rec->ovs) : NULL;
          rec && o != ngx_queue_sentinel(&rec->ovs);
@@ -1243,10 +1216,41 @@ ngx_http_staged_update_doc(u_char *dst, ngx_http_staged_update_track_t *track,
             putl(",");
         }
 
+        if (lines) {
+            putl("\n  ");
+        }
+
         n += ngx_http_staged_update_ov_json(at, &e->ov);
     }
 
-    putl("]}");
+    putl("]");
+
+    return n;
+}
+
+
+/* ,"paused":false,"halted":false */
+
+static size_t
+ngx_http_staged_update_flags(u_char *dst, uint32_t w)
+{
+    size_t  n;
+
+    n = 0;
+
+    if (w & NGX_HTTP_STAGED_UPDATE_W_PAUSED) {
+        putl(",\"paused\":true");
+
+    } else {
+        putl(",\"paused\":false");
+    }
+
+    if (w & NGX_HTTP_STAGED_UPDATE_W_HALTED) {
+        putl(",\"halted\":true");
+
+    } else {
+        putl(",\"halted\":false");
+    }
 
     return n;
 }
