@@ -128,6 +128,47 @@ static const char  *ngx_http_staged_update_ov_names[] = {
 };
 
 
+ngx_int_t
+ngx_http_staged_update_state_dir(ngx_conf_t *cf, ngx_str_t *zone,
+    ngx_str_t *file)
+{
+    u_char           *dir, *slash;
+    ngx_file_info_t   fi;
+
+    dir = ngx_pnalloc(cf->temp_pool, file->len + 1);
+    if (dir == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dir, file->data, file->len);
+    dir[file->len] = '\0';
+
+    for (slash = dir + file->len; slash > dir && slash[-1] != '/'; slash--) {
+        /* void */
+    }
+
+    /* slash: just after the last "/" (a full name has one) */
+
+    if (slash == dir || *slash == '\0') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "staged_update_zone \"%V\": state=\"%V\" is not "
+                           "a file name", zone, file);
+        return NGX_ERROR;
+    }
+
+    *(slash - 1 == dir ? slash : slash - 1) = '\0';
+
+    if (ngx_file_info(dir, &fi) == NGX_FILE_ERROR || !ngx_is_dir(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "staged_update_zone \"%V\": the directory \"%s\" "
+                           "of state=\"%V\" does not exist", zone, dir, file);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 size_t
 ngx_http_staged_update_state_size(const ngx_http_staged_update_table_t *t)
 {

@@ -17,6 +17,10 @@
 #define NGX_HTTP_STAGED_UPDATE_HALTED       5
 
 
+/* staged_update_zone state=: the file's directory must exist */
+ngx_int_t ngx_http_staged_update_state_dir(ngx_conf_t *cf, ngx_str_t *zone,
+    ngx_str_t *file);
+
 /* the bytes of a track's effective values beside its table in a set */
 size_t ngx_http_staged_update_state_size(
     const ngx_http_staged_update_table_t *t);

@@ -70,6 +70,12 @@ ngx_http_staged_update_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_conf_full_name(cf->cycle, &state, 0) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
+
+        if (ngx_http_staged_update_state_dir(cf, &value[1], &state)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
     }
 
     size = ngx_parse_size(&value[2]);
