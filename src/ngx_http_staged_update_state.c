@@ -109,6 +109,8 @@ static void ngx_http_staged_update_log_change(ngx_log_t *log,
     ngx_http_staged_update_track_t *track,
     const ngx_http_staged_update_ov_t *ov, ngx_uint_t set, uint32_t old,
     ngx_uint_t remove, ngx_str_t *from);
+static uint32_t ngx_http_staged_update_nrules(
+    const ngx_http_staged_update_table_t *t);
 static uint32_t ngx_http_staged_update_scope_index(
     const ngx_http_staged_update_table_t *t,
     const ngx_http_staged_update_scope_t *s);
@@ -172,19 +174,29 @@ ngx_http_staged_update_state_dir(ngx_conf_t *cf, ngx_str_t *zone,
 size_t
 ngx_http_staged_update_state_size(const ngx_http_staged_update_table_t *t)
 {
-    size_t                                 n;
-    uint32_t                               i;
+    return ngx_align(offsetof(ngx_http_staged_update_live_t, word)
+                     + (1 + t->nservers + ngx_http_staged_update_nrules(t))
+                       * sizeof(uint32_t), 8);
+}
+
+
+/* the rules of all the tables of a track: one after the other in its block */
+
+static uint32_t
+ngx_http_staged_update_nrules(const ngx_http_staged_update_table_t *t)
+{
+    uint32_t                               i, n;
     const ngx_http_staged_update_scope_t  *s;
 
-    n = 1 + t->nservers + t->track.nrules;
-    s = (const ngx_http_staged_update_scope_t *) ((u_char *) t + t->servers);
+    n = t->track.nrules;
+    s = (const ngx_http_staged_update_scope_t *)
+            ((const u_char *) t + t->servers);
 
     for (i = 0; i < t->nservers; i++) {
         n += s[i].nrules;
     }
 
-    return ngx_align(offsetof(ngx_http_staged_update_live_t, word)
-                     + n * sizeof(uint32_t), 8);
+    return n;
 }
 
 
@@ -244,11 +256,7 @@ ngx_http_staged_update_state_init(ngx_http_staged_update_zone_t *zone,
         live->gen = 0;
         live->any = 0;
         live->nscopes = 1 + t->nservers;
-        live->nrules = (uint32_t) ((ngx_http_staged_update_state_size(t)
-                                    - offsetof(ngx_http_staged_update_live_t,
-                                               word))
-                                   / sizeof(uint32_t))
-                       - live->nscopes;
+        live->nrules = ngx_http_staged_update_nrules(t);
     }
 
     ngx_shmtx_lock(&zone->shpool->mutex);
