@@ -720,8 +720,9 @@ sub start_nginx {
     write_file("$dir/nginx.conf", conf_text($port, %o));
     unlink "$dir/nginx.pid";
 
-    my $rc = system($nginx, '-p', "$dir/", '-c', "$dir/nginx.conf",
-                    '-e', "$dir/error.log");
+    # what nginx says on its stderr at start is in the error log too
+    my $rc = system("'$nginx' -p '$dir/' -c '$dir/nginx.conf' "
+                    . "-e '$dir/error.log' 2>>'$dir/stderr.log'");
     die "nginx did not start:\n" . read_file("$dir/error.log") if $rc;
 
     my $deadline = time + $WAIT;
