@@ -14,6 +14,7 @@
 #include "src/ngx_http_staged_update_release.h"
 #include "src/ngx_http_staged_update_zone.h"
 #include "src/ngx_http_staged_update_explain.h"
+#include "src/ngx_http_staged_update_control.h"
 
 #include <openssl/pem.h>
 
@@ -124,14 +125,15 @@ static ngx_conf_enum_t  ngx_http_staged_update_modes[] = {
 static ngx_str_t  ngx_http_staged_update_input_names[] = {
     ngx_string("version"),
     ngx_string("server"),
-    ngx_string("client")
+    ngx_string("client"),
+    ngx_string("manual")
 };
 
 
 static ngx_command_t  ngx_http_staged_update_commands[] = {
 
     { ngx_string("staged_update_zone"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE23,
       ngx_http_staged_update_zone,
       0,
       0,
@@ -177,6 +179,13 @@ static ngx_command_t  ngx_http_staged_update_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_staged_update_loc_conf_t, trace),
+      NULL },
+
+    { ngx_string("staged_update_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_staged_update_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
       ngx_null_command
@@ -538,8 +547,8 @@ ngx_http_staged_update_input(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (p == NULL || k == NGX_HTTP_STAGED_UPDATE_NINPUTS) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "staged_update_input: invalid parameter "
-                               "\"%V\", expected version=, server= or "
-                               "client= and a value", &value[i]);
+                               "\"%V\", expected version=, server=, "
+                               "client= or manual= and a value", &value[i]);
             return NGX_CONF_ERROR;
         }
 

@@ -12,6 +12,17 @@ bench/download.sh, with the tables of ../shared/bench/README.md:
   module-tokens.conf module.conf plus "token secret=@REL@/bench.secret
                      ttl=1h;": every file URL of an upgrade answer carries
                      a download token (the cost of the tokens in the mix)
+  module-override.conf
+                     module.conf with live overrides read from
+                     @REL@/bench-override.json (bench/bench-override.json,
+                     copied there by bench/instructions.sh): the track's
+                     default 10% -> 12% and its rule 1.5.0-1.9.9 50% -> 40%,
+                     so that every check reads the overrides (issue 9)
+  module-override-same.conf
+                     the same with overrides that hold the configured
+                     values (bench/bench-override-same.json): the answers
+                     are those of module.conf, the difference is the cost
+                     of reading the overrides
   download-static.conf, download-verify.conf
                      the release folder served under /releases/ with the
                      same token track, once as plain static files and once
@@ -92,5 +103,8 @@ def write_download(name, verify):
 write("module.conf", "4m", 1000, 0)
 write("module-large.conf", "16m", 10000, 998)
 write("module-tokens.conf", "4m", 1000, 0, token=True)
+write("module-override.conf", "4m state=@REL@/bench-override.json", 1000, 0)
+write("module-override-same.conf", "4m state=@REL@/bench-override-same.json",
+      1000, 0)
 write_download("download-static.conf", False)
 write_download("download-verify.conf", True)

@@ -20,6 +20,7 @@ nginx=${NGINX:-/usr/sbin/nginx}
 port=${BENCH_PORT:-18191}
 [ -f "$rel/manifest-2.0.0.json" ] || "$here/../../shared/bench/make-release.py" "$rel"
 [ -f "$rel/bench.secret" ] || openssl rand -hex 32 > "$rel/bench.secret"
+cp "$here"/bench-override*.json "$rel/"          # module-override*.conf
 
 for conf in "$@"; do
     dir=$(mktemp -d /tmp/instr.XXXX)

@@ -40,7 +40,9 @@ stop() {
 case "${1:-start}" in
 start)
     stop
-    mkdir -p "$prefix/tmp" "$prefix/keys"
+    mkdir -p "$prefix/tmp" "$prefix/keys" "$prefix/state"
+    # the overrides' state file: written by the workers (nobody under root)
+    chmod 1777 "$prefix/state"
     "$top/examples/make-release.sh" "$prefix/releases"
     keys=$prefix/keys
     [ -f "$keys/token.secret" ] || openssl rand -hex 32 > "$keys/token.secret"
@@ -77,6 +79,8 @@ start)
     echo "  logs:          $prefix/error.log, $prefix/access.log"
     echo "  releases:      $prefix/releases"
     echo "  curl -i 'http://127.0.0.1:$port/update/check?version=0.9.0'"
+    echo "  curl -s http://127.0.0.1:$port/update/api/tracks/game"
+    echo "  state file:    $prefix/state/ (the API's overrides)"
     echo "  curl -i --cacert $keys/demo.crt 'https://127.0.0.1:$tls_port/update/check?version=1.9.0&server=shard-1'"
     echo "  Tauri's pubkey: tools/minisign-pubkey.sh -tauri $keys/manifest.pem"
     echo "  stop it with: make stop"

@@ -13,6 +13,8 @@
 #include "ngx_http_staged_update_explain.h"
 #include "ngx_http_staged_update_handler.h"
 #include "ngx_http_staged_update_release.h"
+#include "ngx_http_staged_update_override.h"
+#include "ngx_http_staged_update_state.h"
 
 
 /* the text of an explanation but for the file names and the artifact */
@@ -26,6 +28,8 @@ typedef struct {
     ngx_http_staged_update_decision_t     d;
     ngx_http_staged_update_steps_t        steps;
     ngx_http_staged_update_release_t     *rel;
+    ngx_http_staged_update_decision_t     conf;     /* before overrides */
+    ngx_uint_t                            manual;
 } ngx_http_staged_update_explain_t;
 
 
@@ -33,6 +37,8 @@ static u_char *ngx_http_staged_update_explain_input(u_char *p, u_char *last,
     ngx_str_t *value);
 static u_char *ngx_http_staged_update_explain_step(u_char *p, u_char *last,
     ngx_http_staged_update_explain_t *x, ngx_http_staged_update_step_t *s);
+static u_char *ngx_http_staged_update_explain_override(u_char *p,
+    u_char *last, ngx_http_staged_update_explain_t *x);
 static u_char *ngx_http_staged_update_explain_draw(u_char *p, u_char *last,
     ngx_http_staged_update_explain_t *x);
 static u_char *ngx_http_staged_update_explain_upgrade(u_char *p, u_char *last,
@@ -88,6 +94,16 @@ ngx_http_staged_update_explain_handler(ngx_http_request_t *r)
 
     ngx_http_staged_update_decide_steps(x.track->shared, server, &x.v, &x.d,
                                         &x.steps);
+
+    /* the live overrides and a manual check, as the check applies them */
+
+    x.conf = x.d;
+    ngx_http_staged_update_state_apply(x.track, &x.d);
+
+    x.manual = value[NGX_HTTP_STAGED_UPDATE_MANUAL].len
+               && ngx_http_staged_update_truthy(
+                      value[NGX_HTTP_STAGED_UPDATE_MANUAL].data,
+                      value[NGX_HTTP_STAGED_UPDATE_MANUAL].len);
 
     x.rel = (ngx_http_staged_update_release_t *) x.track->releases.elts
             + x.d.scope->release;
@@ -145,6 +161,8 @@ ngx_http_staged_update_explain_handler(ngx_http_request_t *r)
                                                 &x.steps.step[i]);
     }
 
+    p = ngx_http_staged_update_explain_override(p, last, &x);
+
     /* what the check's X-Update-Rule and X-Update-Percent say */
 
     p = ngx_slprintf(p, last, "],\"rule\":\"%*s:",
@@ -193,7 +211,7 @@ static u_char *
 ngx_http_staged_update_explain_input(u_char *p, u_char *last,
     ngx_str_t *value)
 {
-    static const char  *names[] = { "version", "server", "client" };
+    static const char  *names[] = { "version", "server", "client", "manual" };
 
     ngx_uint_t  k;
 
@@ -291,6 +309,48 @@ ngx_http_staged_update_explain_step(u_char *p, u_char *last,
 
 
 /*
+ * A live override that changed the decision (staged_update_api): a pause
+ * or a halt, or a percentage other than nginx.conf's.
+ */
+
+static u_char *
+ngx_http_staged_update_explain_override(u_char *p, u_char *last,
+    ngx_http_staged_update_explain_t *x)
+{
+    const char  *outcome;
+
+    if (x->d.reason == x->conf.reason && x->d.pct == x->conf.pct) {
+        return p;
+    }
+
+    switch (x->d.reason) {
+
+    case NGX_HTTP_STAGED_UPDATE_HALTED:
+        outcome = "halted: no upgrade";
+        break;
+
+    case NGX_HTTP_STAGED_UPDATE_PAUSED:
+        outcome = "paused: no optional upgrade";
+        break;
+
+    default:
+        outcome = "the live percentage";
+    }
+
+    p = ngx_slprintf(p, last, ",{\"step\":\"override\",\"table\":\"%*s\","
+                     "\"configured\":",
+                     (size_t) x->d.scope->name_len,
+                     ngx_http_staged_update_str(x->track->shared,
+                                                x->d.scope->name));
+    p = ngx_http_staged_update_explain_pct(p, last, x->conf.pct);
+    p = ngx_slprintf(p, last, ",\"percent\":");
+    p = ngx_http_staged_update_explain_pct(p, last, x->d.pct);
+
+    return ngx_slprintf(p, last, ",\"outcome\":\"%s\"}", outcome);
+}
+
+
+/*
  * The draw, as the check makes it: with a client key its sticky bucket,
  * compared with the percentage in hundredths; without, what a fresh
  * random draw would be compared with.  Then the decision.
@@ -310,7 +370,14 @@ ngx_http_staged_update_explain_draw(u_char *p, u_char *last,
     granted = (x->d.reason == NGX_HTTP_STAGED_UPDATE_MINIMUM) ? "mandatory"
                                                               : "upgrade";
 
-    if (client->len) {
+    if (x->manual && pct != 0) {
+        decision = granted;
+
+        p = ngx_slprintf(p, last, ",\"draw\":{\"type\":\"manual\","
+                         "\"threshold\":%uD,\"compare\":\"a manual check "
+                         "skips the draw\"}", pct);
+
+    } else if (client->len) {
         bucket = ngx_http_staged_update_bucket(x->rel->salt, client->data,
                                                client->len);
 

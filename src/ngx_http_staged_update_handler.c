@@ -10,6 +10,7 @@
 
 #include "ngx_http_staged_update_handler.h"
 #include "ngx_http_staged_update_release.h"
+#include "ngx_http_staged_update_state.h"
 
 
 /*
@@ -129,7 +130,9 @@ ngx_str_t  ngx_http_staged_update_reasons[] = {
     ngx_string("latest"),
     ngx_string("minimum"),
     ngx_null_string,                                 /* the rule's text */
-    ngx_string("default")
+    ngx_string("default"),
+    ngx_string("paused"),                            /* overrides */
+    ngx_string("halted")
 };
 
 
@@ -202,9 +205,16 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     rel = (ngx_http_staged_update_release_t *) track->releases.elts
           + d.scope->release;
 
-    /* the draw: sticky with a client key, otherwise fresh */
+    ngx_http_staged_update_state_apply(track, &d);
 
-    if (d.pct == 0 || d.pct == NGX_HTTP_STAGED_UPDATE_PCT_MAX) {
+    /* the draw: sticky with a client key, otherwise fresh; none when manual */
+
+    if (d.pct == 0 || d.pct == NGX_HTTP_STAGED_UPDATE_PCT_MAX
+        || (value[NGX_HTTP_STAGED_UPDATE_MANUAL].len
+            && ngx_http_staged_update_truthy(
+                   value[NGX_HTTP_STAGED_UPDATE_MANUAL].data,
+                   value[NGX_HTTP_STAGED_UPDATE_MANUAL].len)))
+    {
         bucket = 0;
 
     } else if (value[NGX_HTTP_STAGED_UPDATE_CLIENT].len) {

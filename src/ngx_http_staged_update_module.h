@@ -26,7 +26,8 @@
 #define NGX_HTTP_STAGED_UPDATE_VERSION    0
 #define NGX_HTTP_STAGED_UPDATE_SERVER     1
 #define NGX_HTTP_STAGED_UPDATE_CLIENT     2
-#define NGX_HTTP_STAGED_UPDATE_NINPUTS    3
+#define NGX_HTTP_STAGED_UPDATE_MANUAL     3
+#define NGX_HTTP_STAGED_UPDATE_NINPUTS    4
 
 #define NGX_HTTP_STAGED_UPDATE_KEY_MAXLEN 128
 
@@ -115,6 +116,7 @@ typedef struct {
     ngx_http_staged_update_table_t    *shared;    /* its copy in the zone */
     ngx_http_staged_update_origin_t   *origins;   /* of the table's rules,
                                                      by rule_index() */
+    void                              *live;      /* its overrides, beside */
 
     ngx_http_staged_update_token_conf_t  token;
     EVP_PKEY                          *keys[NGX_HTTP_STAGED_UPDATE_MAX_KEYS];
@@ -138,6 +140,8 @@ struct ngx_http_staged_update_zone_s {
     void                              *sh;
     void                              *set;       /* this cycle's tables */
     ngx_array_t                        tracks;    /* track_t * */
+    void                              *state;     /* overrides, in the zone */
+    ngx_str_t                          state_file;
 };
 
 
@@ -162,6 +166,7 @@ typedef struct {
     ngx_uint_t                         mode;
     ngx_http_staged_update_input_t    *input;    /* NGX_HTTP_STAGED_UPDATE_NINPUTS */
     ngx_flag_t                         trace;
+    ngx_uint_t                         api;      /* 0, API_READ, API_WRITE */
 } ngx_http_staged_update_loc_conf_t;
 
 

@@ -15,11 +15,13 @@
 
 
 #include "ngx_http_staged_update_zone.h"
+#include "ngx_http_staged_update_state.h"
 
 
 typedef struct {
     ngx_queue_t                         sets;
     ngx_uint_t                          generation;
+    void                               *state;     /* live overrides */
 } ngx_http_staged_update_shctx_t;
 
 
@@ -49,10 +51,38 @@ char *
 ngx_http_staged_update_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ssize_t                         size;
-    ngx_str_t                      *value;
+    ngx_str_t                      *value, state;
     ngx_http_staged_update_zone_t  *zone;
 
     value = cf->args->elts;
+    ngx_str_null(&state);
+
+    if (cf->args->nelts == 4) {
+
+        if (value[3].len <= sizeof("state=") - 1
+            || ngx_strncmp(value[3].data, "state=", sizeof("state=") - 1)
+               != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "staged_update_zone \"%V\": invalid parameter "
+                               "\"%V\", expected state=<file>",
+                               &value[1], &value[3]);
+            return NGX_CONF_ERROR;
+        }
+
+        state.data = value[3].data + sizeof("state=") - 1;
+        state.len = value[3].len - (sizeof("state=") - 1);
+
+        if (ngx_conf_full_name(cf->cycle, &state, 0) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_staged_update_state_dir(cf, &value[1], &state)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
 
     size = ngx_parse_size(&value[2]);
 
@@ -98,6 +128,7 @@ ngx_http_staged_update_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     zone->shm_zone->init = ngx_http_staged_update_init_zone;
     zone->shm_zone->data = zone;
+    zone->state_file = state;
 
     return NGX_CONF_OK;
 }
@@ -221,6 +252,7 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
             ngx_queue_init(&sh->sets);
             sh->generation = 0;
+            sh->state = NULL;
 
             zone->sh = sh;
             zone->shpool->data = sh;
@@ -253,7 +285,8 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     track = zone->tracks.elts;
 
     for (i = 0; i < zone->tracks.nelts; i++) {
-        size += ngx_align(track[i]->table->size, 8);
+        size += ngx_align(track[i]->table->size, 8)
+                + ngx_http_staged_update_state_size(track[i]->table);
     }
 
     held = 0;
@@ -305,9 +338,12 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         ngx_memcpy(p, track[i]->table, track[i]->table->size);
         track[i]->shared = (ngx_http_staged_update_table_t *) p;
         p += ngx_align(track[i]->table->size, 8);
+        track[i]->live = p;
+        p += ngx_http_staged_update_state_size(track[i]->table);
     }
 
-    return NGX_OK;
+    return ngx_http_staged_update_state_init(zone, &sh->state,
+                                             shm_zone->shm.log);
 }
 
 

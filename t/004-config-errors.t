@@ -1977,7 +1977,7 @@ staged_update game: invalid mode "fast", it must be "check" or "redirect"
     }
 --- must_die
 --- error_log
-staged_update_input: invalid parameter "ver=$arg_v", expected version=, server= or client= and a value
+staged_update_input: invalid parameter "ver=$arg_v", expected version=, server=, client= or manual= and a value
 
 
 
@@ -2002,7 +2002,7 @@ staged_update_input: invalid parameter "ver=$arg_v", expected version=, server= 
     }
 --- must_die
 --- error_log
-staged_update_input: invalid parameter "version", expected version=, server= or client= and a value
+staged_update_input: invalid parameter "version", expected version=, server=, client= or manual= and a value
 
 
 
@@ -2465,3 +2465,101 @@ qr{staged_update_track "game": "token" has an invalid time "grace=abc" in }
 --- must_die
 --- error_log eval
 qr{staged_update_track "game": "token" has an invalid time "ttl=30s" \(ttl is at least 60s\) in }
+
+
+
+=== TEST 98: refused: staged_update_zone with a parameter other than state=
+--- http_config
+    staged_update_zone updates 1m stat=/tmp/x.json;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- must_die
+--- error_log eval
+"staged_update_zone \"updates\": invalid parameter \"stat=/tmp/x.json\", expected state=<file>"
+
+
+
+=== TEST 99: refused: a state file in a directory that does not exist
+--- http_config
+    staged_update_zone updates 1m state=$TEST_NGINX_RELEASES/no-such-dir/state.json;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
+    }
+--- config
+    location = /update/check {
+        staged_update game;
+    }
+--- must_die
+--- error_log eval
+qr/staged_update_zone "updates": the directory "[^"]*no-such-dir" of state="[^"]*no-such-dir\/state\.json" does not exist/
+
+
+
+=== TEST 100: refused: staged_update_api with an invalid parameter
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
+    }
+--- config
+    location /update/api/ {
+        staged_update_api write=yes;
+    }
+--- must_die
+--- error_log eval
+"staged_update_api: invalid parameter \"write=yes\", expected write=on or write=off"
+
+
+
+=== TEST 101: refused: staged_update_input with an unknown name
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
+    }
+--- config
+    location = /update/check {
+        staged_update_input force=$arg_force;
+        staged_update game;
+    }
+--- must_die
+--- error_log eval
+"staged_update_input: invalid parameter \"force=\$arg_force\", expected version=, server=, client= or manual= and a value"
+
+
+
+=== TEST 102: accepted: manual= from a header
+--- http_config
+    staged_update_zone updates 1m;
+
+    staged_update_track game {
+        zone     updates;
+        latest   2.0.0  $TEST_NGINX_RELEASES/2.0.0;
+        default  0.01%;
+    }
+--- config
+    location = /update/check {
+        staged_update_input manual=$http_x_manual;
+        staged_update game;
+    }
+--- request
+GET /update/check?version=1.0&client=k
+--- more_headers
+X-Manual: 1
+--- error_code: 200
+--- no_error_log
+[alert]
+[emerg]

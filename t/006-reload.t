@@ -102,7 +102,7 @@ add_block_preprocessor(sub {
     }
 });
 
-# a track with 150 servers, whose tables fit twice but not three times in
+# a track with 140 servers, whose tables fit twice but not three times in
 # a 32k zone, with a default of 0% or of 100%
 
 for my $pct (0, 100) {
@@ -113,7 +113,7 @@ for my $pct (0, 100) {
         "    latest 2.0.0 $root/2.0.0;\n",
         "    default $pct%;\n",
         "    server s000 latest=1.9.0 release=$root/1.9.0;\n",
-        map({ sprintf "    server s%03d latest=1.9.0;\n", $_ } 1 .. 149),
+        map({ sprintf "    server s%03d latest=1.9.0;\n", $_ } 1 .. 139),
         "}\n");
 }
 

@@ -190,7 +190,7 @@ Content-Type: application/json
 Cache-Control: no-store
 X-Decision: []
 --- response_body_like eval
-qr/\A\{"track":"game","input":\{"version":"1.6","server":null,"client":"abc"\},"version":"1.6.0","scope":\{"type":"track","name":"game"\},"steps":\[\{"step":"latest","table":"game","bound":"2.0.0","compare":"1.6.0 < 2.0.0","outcome":"go on"\},\{"step":"minimum","table":"game","bound":"1.0.0","compare":"1.6.0 > 1.0.0","outcome":"go on"\},\{"step":"rule","table":"game","rules":1,"match":\{"pattern":"1.5.0-1.9.\*","percent":"50.00","file":"[^"]+\/conf\/nginx.conf","line":\d+\},"outcome":"the rule's percentage"\}\],"rule":"game:1.5.0-1.9.\*","percent":"50.00","draw":\{"type":"sticky","hashed":"game\/2.0.0\/abc","bucket":\d+,"threshold":5000,"compare":"\d+ (?:<|>=) 5000"\},"decision":"(?:upgrade|none)","target":"2.0.0","mandatory":false,"upgrade":\{"version":"2.0.0","token":false,"url":"\/releases\/2.0.0\/.update\/full.tar.gz","artifact":\{"type":"full","size":208,"sha256":"[0-9a-f]{64}"\}\}\}\n\z/
+qr/\A\{"track":"game","input":\{"version":"1.6","server":null,"client":"abc","manual":null\},"version":"1.6.0","scope":\{"type":"track","name":"game"\},"steps":\[\{"step":"latest","table":"game","bound":"2.0.0","compare":"1.6.0 < 2.0.0","outcome":"go on"\},\{"step":"minimum","table":"game","bound":"1.0.0","compare":"1.6.0 > 1.0.0","outcome":"go on"\},\{"step":"rule","table":"game","rules":1,"match":\{"pattern":"1.5.0-1.9.\*","percent":"50.00","file":"[^"]+\/conf\/nginx.conf","line":\d+\},"outcome":"the rule's percentage"\}\],"rule":"game:1.5.0-1.9.\*","percent":"50.00","draw":\{"type":"sticky","hashed":"game\/2.0.0\/abc","bucket":\d+,"threshold":5000,"compare":"\d+ (?:<|>=) 5000"\},"decision":"(?:upgrade|none)","target":"2.0.0","mandatory":false,"upgrade":\{"version":"2.0.0","token":false,"url":"\/releases\/2.0.0\/.update\/full.tar.gz","artifact":\{"type":"full","size":208,"sha256":"[0-9a-f]{64}"\}\}\}\n\z/
 --- no_error_log
 [alert]
 [error]
@@ -335,7 +335,7 @@ Cache-Control: no-store
 [400, 200, 200, 400, 400]
 --- response_body_like eval
 [ qr/"error":"version is malformed: /,
-  qr/"input":\{"version":"1.0","server":null,"client":null\}/,
+  qr/"input":\{"version":"1.0","server":null,"client":null,"manual":null\}/,
   qr/"decision":"random"/,
   qr/"error":"version is missing"/,
   qr/"error":"a parameter is given more than once"/ ]
@@ -357,7 +357,7 @@ GET /v1/1.7.3/explain
 X-Shard: shard-1
 Cookie: cid=abc
 --- response_body_like eval
-qr/"input":\{"version":"1.7.3","server":"shard-1","client":"abc"\}.*"rule":"shard-1:1.7.\*".*"hashed":"game\/1.9.0\/abc"/
+qr/"input":\{"version":"1.7.3","server":"shard-1","client":"abc","manual":null\}.*"rule":"shard-1:1.7.\*".*"hashed":"game\/1.9.0\/abc"/
 --- no_error_log
 [alert]
 [error]

@@ -27,6 +27,7 @@
 #include "ngx_http_staged_update_json.h"
 #include "ngx_http_staged_update_token.h"
 #include "ngx_http_staged_update_minisign.h"
+#include "ngx_http_staged_update_override.h"
 
 
 #define ANY                  NGX_HTTP_STAGED_UPDATE_VERSION_ANY
@@ -123,6 +124,8 @@ static void unit_check_int(long long a, long long b, const char *file,
 static void unit_check_mem(const u_char *p, size_t n, const char *want,
     const char *file, int line, const char *ps);
 static const char *unit_esc(const u_char *p, size_t n);
+static void unit_overrides(void);
+static void unit_state_file(void);
 static const char *unit_vstr(const unit_ver_t *v);
 static u_char *unit_dup(const void *p, size_t len);
 
@@ -3031,6 +3034,288 @@ unit_tokens(void)
 }
 
 
+/* overrides: PATCH bodies, their check against a table, the state file */
+
+typedef ngx_http_staged_update_ov_t  unit_ov_t;
+
+
+static const char *
+unit_patch(const char *body, unit_ov_t *ov, size_t *n)
+{
+    u_char      *p;
+    size_t       len;
+    const char  *e;
+    static char  err[NGX_HTTP_STAGED_UPDATE_ERR_LEN];
+
+    len = strlen(body);
+    p = unit_dup(body, len);
+    e = ngx_http_staged_update_patch_parse(p, len, ov,
+                                           NGX_HTTP_STAGED_UPDATE_PATCH_MAX,
+                                           n, err, sizeof(err));
+    free(p);
+
+    return e;
+}
+
+
+static void
+unit_overrides(void)
+{
+    size_t             n, dup, len, i;
+    u_char             buf[1024];
+    char               big[8192];
+    const char        *e, *err;
+    unit_ov_t          ov[NGX_HTTP_STAGED_UPDATE_PATCH_MAX];
+    unit_table_t      *t;
+    unit_rule_spec_t   track_rules[1], s1_rules[1];
+    unit_scope_spec_t  track, servers[1];
+
+    printf("overrides\n");
+
+    CHECK(ngx_http_staged_update_truthy((u_char *) "1", 1));
+    CHECK(ngx_http_staged_update_truthy((u_char *) "TRUE", 4));
+    CHECK(ngx_http_staged_update_truthy((u_char *) "yes", 3));
+    CHECK(ngx_http_staged_update_truthy((u_char *) "on", 2));
+    CHECK(!ngx_http_staged_update_truthy((u_char *) "0", 1));
+    CHECK(!ngx_http_staged_update_truthy((u_char *) "", 0));
+    CHECK(!ngx_http_staged_update_truthy((u_char *) "yess", 4));
+    CHECK(!ngx_http_staged_update_truthy((u_char *) "tru", 3));
+
+    e = unit_patch("{\"paused\": true, \"default\": \"5%\", "
+                   "\"rules\": {\"1.7.*\": \"12.5%\", \"1.8.*\": null}}",
+                   ov, &n);
+    CHECK(e == NULL);
+    CHECK_INT(n, 4);
+    CHECK_INT(ov[0].kind, NGX_HTTP_STAGED_UPDATE_OV_PAUSED);
+    CHECK_INT(ov[0].remove, 0);
+    CHECK_INT(ov[1].kind, NGX_HTTP_STAGED_UPDATE_OV_DEFAULT);
+    CHECK_INT(ov[1].value, 500);
+    CHECK_INT(ov[2].kind, NGX_HTTP_STAGED_UPDATE_OV_RULE);
+    CHECK_INT(ov[2].value, 1250);
+    CHECK_MEM(ov[2].pattern, ov[2].pattern_len, "1.7.*");
+    CHECK_INT(ov[3].remove, 1);
+
+    e = unit_patch("{\"halted\": false, \"default\": null}", ov, &n);
+    CHECK(e == NULL);
+    CHECK_INT(n, 2);
+    CHECK_INT(ov[0].kind, NGX_HTTP_STAGED_UPDATE_OV_HALTED);
+    CHECK_INT(ov[0].remove, 1);
+    CHECK_INT(ov[1].remove, 1);
+
+    CHECK(unit_patch("{\"x\": 1}", ov, &n) != NULL);
+    CHECK(strstr(unit_patch("{\"x\": 1}", ov, &n), "unknown field \"x\""));
+    CHECK(unit_patch("{\"default\": 5}", ov, &n) != NULL);
+    CHECK(unit_patch("{\"default\": \"0.5\"}", ov, &n) != NULL);
+    CHECK(unit_patch("{\"default\": \"100.01%\"}", ov, &n) != NULL);
+    CHECK(unit_patch("{\"default\": \"-1%\"}", ov, &n) != NULL);
+    CHECK(unit_patch("{\"paused\": 1}", ov, &n) != NULL);
+    CHECK(unit_patch("{\"rules\": {}}", ov, &n) != NULL);
+    CHECK(unit_patch("{\"rules\": []}", ov, &n) != NULL);
+    CHECK(unit_patch("{\"rules\": {\"\": \"1%\"}}", ov, &n) != NULL);
+    CHECK(unit_patch("{}", ov, &n) != NULL);
+    CHECK(unit_patch("[]", ov, &n) != NULL);
+    CHECK(unit_patch("{\"paused\": true", ov, &n) != NULL);
+    CHECK(unit_patch("{\"paused\": true, \"paused\": true}", ov, &n) != NULL);
+    CHECK(unit_patch("{\"paused\": true} x", ov, &n) != NULL);
+
+    /* more changes than a PATCH may carry */
+
+    len = (size_t) sprintf(big, "{\"rules\": {");
+
+    for (i = 0; i < NGX_HTTP_STAGED_UPDATE_PATCH_MAX + 1; i++) {
+        len += (size_t) sprintf(big + len, "%s\"%zu.*\": \"1%%\"",
+                                i ? ", " : "", i);
+    }
+
+    sprintf(big + len, "}}");
+    CHECK(unit_patch(big, ov, &n) != NULL);
+
+    /* checked against the demo's tables */
+
+    RULE_SPEC(&track_rules[0], "1.5.0-1.9.*", 5000, 1);
+    RULE_SPEC(&s1_rules[0], "1.7.*", 6000, 2);
+    unit_scope(&track, "game", V("2.0.0"), V("1.0.0"), 1000, 0,
+               track_rules, 1);
+    unit_scope(&servers[0], "shard-1", V("1.9.0"), V("1.5.0"), 2000, 1,
+               s1_rules, 1);
+    t = unit_build(&track, servers, 1, &dup, &err);
+    CHECK(err == NULL);
+
+    e = unit_patch("{\"default\": \"5%\", \"rules\": {\"1.5.0-1.9.*\": "
+                   "\"10%\"}}", ov, &n);
+    CHECK(e == NULL);
+    e = ngx_http_staged_update_patch_check(t, &t->track, ov, n, (char *) buf,
+                                           sizeof(buf));
+    CHECK(e == NULL);
+    CHECK_INT(ov[0].conf, 1000);
+    CHECK_INT(ov[1].conf, 5000);
+
+    e = unit_patch("{\"rules\": {\"1.5.0-1.9.*\": \"10%\"}}", ov, &n);
+    e = ngx_http_staged_update_patch_check(t, unit_server(t, "shard-1"), ov,
+                                           n, (char *) buf, sizeof(buf));
+    CHECK(e != NULL && strstr(e, "\"shard-1\" has no rule \"1.5.0-1.9.*\""));
+
+    e = unit_patch("{\"rules\": {\"1.7.*\": \"10%\"}}", ov, &n);
+    e = ngx_http_staged_update_patch_check(t, unit_server(t, "shard-1"), ov,
+                                           n, (char *) buf, sizeof(buf));
+    CHECK(e == NULL);
+    CHECK_INT(ov[0].conf, 6000);
+
+    /* a pattern is matched as written, not by meaning */
+
+    e = unit_patch("{\"rules\": {\"1.7\": \"10%\"}}", ov, &n);
+    e = ngx_http_staged_update_patch_check(t, unit_server(t, "shard-1"), ov,
+                                           n, (char *) buf, sizeof(buf));
+    CHECK(e != NULL);
+
+    free(t);
+
+    /* the JSON of an override */
+
+    memset(&ov[0], 0, sizeof(unit_ov_t));
+    ov[0].kind = NGX_HTTP_STAGED_UPDATE_OV_RULE;
+    ov[0].value = 1050;
+    ov[0].conf = 5000;
+    ov[0].when = 0;
+    memcpy(ov[0].server, "s\"1", 3);
+    ov[0].server_len = 3;
+    memcpy(ov[0].pattern, "1.7.*", 5);
+    ov[0].pattern_len = 5;
+    memcpy(ov[0].from, "::1", 3);
+    ov[0].from_len = 3;
+
+    len = ngx_http_staged_update_ov_json(NULL, &ov[0]);
+    CHECK_INT(ngx_http_staged_update_ov_json(buf, &ov[0]), len);
+    CHECK_MEM(buf, len, "{\"server\":\"s\\\"1\",\"field\":\"rule\","
+              "\"pattern\":\"1.7.*\",\"value\":\"10.50%\","
+              "\"configured\":\"50.00%\",\"when\":\"1970-01-01T00:00:00Z\","
+              "\"from\":\"::1\"}");
+}
+
+
+typedef struct {
+    size_t      tracks;
+    size_t      ovs;
+    uint32_t    etag;
+    unit_ov_t   last;
+} unit_state_t;
+
+
+static int
+unit_state_track(void *data, const u_char *name, size_t len, uint32_t etag)
+{
+    unit_state_t  *st = data;
+
+    st->tracks++;
+    st->etag = etag;
+
+    return 0;
+}
+
+
+static int
+unit_state_ov(void *data, const unit_ov_t *ov)
+{
+    unit_state_t  *st = data;
+
+    st->ovs++;
+    st->last = *ov;
+
+    return 0;
+}
+
+
+static const char *
+unit_state(const char *text, unit_state_t *st)
+{
+    u_char       *p;
+    size_t        len;
+    const char   *e;
+    static char   err[NGX_HTTP_STAGED_UPDATE_ERR_LEN];
+
+    memset(st, 0, sizeof(unit_state_t));
+    len = strlen(text);
+    p = unit_dup(text, len);
+    e = ngx_http_staged_update_state_parse(p, len, unit_state_track,
+                                           unit_state_ov, st, err,
+                                           sizeof(err));
+    free(p);
+
+    return e;
+}
+
+
+static void
+unit_state_file(void)
+{
+    char           doc[2048];
+    u_char         ovj[512];
+    size_t         n;
+    unit_ov_t      ov;
+    unit_state_t   st;
+
+    printf("state file\n");
+
+    /* what ov_json() writes reads back the same */
+
+    memset(&ov, 0, sizeof(unit_ov_t));
+    ov.kind = NGX_HTTP_STAGED_UPDATE_OV_DEFAULT;
+    ov.value = 700;
+    ov.conf = 1000;
+    ov.when = 1764430000;
+    memcpy(ov.server, "shard-1", 7);
+    ov.server_len = 7;
+    memcpy(ov.from, "127.0.0.1", 9);
+    ov.from_len = 9;
+
+    n = ngx_http_staged_update_ov_json(ovj, &ov);
+    snprintf(doc, sizeof(doc), "{\"staged_update_state\":1,\"tracks\":"
+             "{\"game\":{\"etag\":12,\"overrides\":[%.*s]}}}", (int) n, ovj);
+
+    CHECK(unit_state(doc, &st) == NULL);
+    CHECK_INT(st.tracks, 1);
+    CHECK_INT(st.ovs, 1);
+    CHECK_INT(st.etag, 12);
+    CHECK(memcmp(&st.last, &ov, sizeof(unit_ov_t)) == 0);
+
+    /* truncated at every length: refused, never read past the end */
+
+    for (n = 0; n < strlen(doc); n++) {
+        char  c = doc[n];
+
+        doc[n] = '\0';
+        CHECK_MSG(unit_state(doc, &st) != NULL, "truncated at %zu", n);
+        doc[n] = c;
+    }
+
+    CHECK(unit_state("{\"staged_update_state\":2,\"tracks\":{}}", &st));
+    CHECK(unit_state("{\"tracks\":{}}", &st));
+    CHECK(unit_state("{\"staged_update_state\":1,\"tracks\":{\"g\":"
+                     "{\"etag\":-1,\"overrides\":[]}}}", &st));
+    CHECK(unit_state("{\"staged_update_state\":1,\"tracks\":{\"g\":"
+                     "{\"etag\":1,\"overrides\":[{\"field\":\"paused\","
+                     "\"value\":false,\"when\":\"2026-01-01T00:00:00Z\","
+                     "\"from\":\"x\"}]}}}", &st));
+    CHECK(unit_state("{\"staged_update_state\":1,\"tracks\":{\"g\":"
+                     "{\"etag\":1,\"overrides\":[{\"field\":\"paused\","
+                     "\"value\":true,\"when\":\"2026-13-01T00:00:00Z\","
+                     "\"from\":\"x\"}]}}}", &st));
+    CHECK(unit_state("{\"staged_update_state\":1,\"tracks\":{\"g\":"
+                     "{\"etag\":1,\"overrides\":[{\"field\":\"paused\","
+                     "\"server\":\"a b\",\"value\":true,"
+                     "\"when\":\"2026-01-01T00:00:00Z\",\"from\":\"x\"}]}}}",
+                     &st));
+    CHECK(unit_state("{\"staged_update_state\":1,\"tracks\":{\"g\":"
+                     "{\"etag\":1,\"overrides\":[{\"field\":\"paused\","
+                     "\"value\":true,\"when\":\"2026-01-01T00:00:00Z\","
+                     "\"from\":\"x\"}]}}}", &st) == NULL);
+    CHECK_INT(st.last.kind, NGX_HTTP_STAGED_UPDATE_OV_PAUSED);
+    CHECK_INT(st.last.server_len, 0);
+    CHECK(unit_state("{\"staged_update_state\":1,\"tracks\":{}}", &st)
+          == NULL);
+}
+
+
 int
 main(void)
 {
@@ -3053,6 +3338,8 @@ main(void)
     unit_version_print();
     unit_unescape();
     unit_minisign();
+    unit_overrides();
+    unit_state_file();
 
     printf("%lu passed, %lu failed\n", unit_passed, unit_failed);
 
