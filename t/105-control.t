@@ -116,6 +116,10 @@ start_nginx($BASE);
        '$staged_update_rule');
     is($h->{headers}{'x-percent-var'}, '10.00', '$staged_update_percent');
 
+    my $x = explanation('version=1.6.0&client=k1');
+    like($x, qr/\{"step":"override","table":"game","configured":"50.00","percent":"10.00","outcome":"the live percentage"\}\],"rule":"game:1.5.0-1.9.\*","percent":"10.00"/,
+         'explain: the live percentage beside the configured one');
+
     $r = patch("$A/servers/shard-1", '{"paused": true}');
     is($r->{status}, 200, 'PATCH servers/shard-1 without If-Match: 200');
     is($r->{json}{servers}[0]{paused}, JSON::PP::true, 'shard-1 paused');
@@ -125,6 +129,14 @@ start_nginx($BASE);
     is($h->{headers}{'x-update-rule'}, 'shard-1:paused', 'trace: shard-1:paused');
     is($h->{headers}{'x-update-percent'}, '0.00', 'trace: 0.00 when paused');
     is($h->{headers}{'x-decision-var'}, 'none', '$staged_update_decision');
+
+    $x = explanation('version=1.7.0&server=shard-1&client=k1');
+    like($x, qr/\{"step":"override","table":"shard-1","configured":"60.00","percent":"0.00","outcome":"paused: no optional upgrade"\}\],"rule":"shard-1:paused","percent":"0.00",.*"decision":"none".*"upgrade":null\}$/,
+         'explain: the pause, as the check applies it');
+    $x = explanation('version=1.2.0&server=shard-1&client=k1');
+    like($x, qr/"rule":"shard-1:minimum","percent":"100.00",.*"decision":"mandatory"/,
+         'explain: a paused server still grants mandatory upgrades');
+    unlike($x, qr/"step":"override"/, 'explain: no override step for them');
 
     $h = check('version=1.6.0&client=k1');
     isnt($h->{headers}{'x-update-rule'}, 'game:paused',
@@ -354,6 +366,9 @@ start_nginx($BASE);
     ok($plain < 10, "without manual at 1%: $plain of 40");
 
     is(check('version=1.2.0&manual=true')->{status}, 200, 'manual=true');
+    like(explanation('version=1.2.0&client=m1&manual=1'),
+         qr/"draw":\{"type":"manual","threshold":100,"compare":"a manual check skips the draw"\},"decision":"upgrade"/,
+         'explain: a manual check skips the draw');
     is(check('version=1.2.0&manual=yes')->{status}, 200, 'manual=yes');
 
     patch($A, '{"default": "0%"}');
@@ -370,6 +385,9 @@ start_nginx($BASE);
     is($h->{headers}{'x-update-rule'}, 'game:halted', 'trace: game:halted');
     $h = check('version=0.9.0&manual=1');
     is($h->{status}, 204, 'halted: not even a mandatory upgrade');
+    like(explanation('version=0.9.0&manual=1'),
+         qr/"outcome":"halted: no upgrade"\}\],"rule":"game:halted","percent":"0.00",.*"decision":"none"/,
+         'explain: the halt');
 
     $h = check('version=1.7.0&server=shard-1');
     is($h->{headers}{'x-update-rule'}, 'game:halted',
@@ -609,6 +627,13 @@ sub patch {
 
 sub check { req('GET', "$C?$_[0]") }
 
+sub explanation {
+    my $r = req('GET', "http://127.0.0.1:$BASE/update/explain?$_[0]");
+    die "explain $_[0]: $r->{status}\n" unless $r->{status} == 200;
+    (my $body = $r->{content}) =~ s/\n\z//;
+    return $body;
+}
+
 
 # keep-alive connections until both workers answered on one of them:
 # [ client, worker pid ]
@@ -697,6 +722,10 @@ http {
             add_header X-Rule-Var \$staged_update_rule always;
             add_header X-Percent-Var \$staged_update_percent always;
             add_header X-Decision-Var \$staged_update_decision always;
+        }
+
+        location = /update/explain {
+            staged_update_explain game;
         }
 
         location /update/api/ {
