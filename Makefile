@@ -17,7 +17,8 @@ CC       ?= cc
 PURE     := src/ngx_http_staged_update_version.c \
             src/ngx_http_staged_update_table.c \
             src/ngx_http_staged_update_json.c \
-            src/ngx_http_staged_update_token.c
+            src/ngx_http_staged_update_token.c \
+            src/ngx_http_staged_update_hll.c
 MODSRC   := config ngx_http_staged_update_module.c $(wildcard src/*.c src/*.h)
 
 DEBS     := nginx nginx-dev libssl-dev libpcre2-dev zlib1g-dev build-essential \

@@ -13,6 +13,8 @@
 #include "src/ngx_http_staged_update_handler.h"
 #include "src/ngx_http_staged_update_release.h"
 #include "src/ngx_http_staged_update_zone.h"
+#include "src/ngx_http_staged_update_counters.h"
+#include "src/ngx_http_staged_update_status.h"
 
 #include <openssl/pem.h>
 
@@ -160,6 +162,13 @@ static ngx_command_t  ngx_http_staged_update_commands[] = {
       0,
       NULL },
 
+    { ngx_string("staged_update_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_staged_update_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("staged_update_trace"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -251,6 +260,15 @@ ngx_http_staged_update_postconfiguration(ngx_conf_t *cf)
     }
 
     *h = ngx_http_staged_update_verify_handler;
+
+    /* the bytes of downloads, once they are sent */
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_staged_update_log_handler;
 
     return ngx_http_staged_update_zones_check(cf);
 }
@@ -697,6 +715,10 @@ ngx_http_staged_update_track_line(ngx_conf_t *cf, ngx_command_t *dummy,
         return ngx_http_staged_update_track_rule(cf, tcf);
     }
 
+    if (ngx_http_staged_update_is("counters")) {
+        return ngx_http_staged_update_counters_conf(cf, tcf->track);
+    }
+
     if (ngx_http_staged_update_is("include") && n == 2) {
         return ngx_conf_include(cf, dummy, conf);
     }
@@ -827,7 +849,7 @@ ngx_http_staged_update_track_line(ngx_conf_t *cf, ngx_command_t *dummy,
                        "staged_update_track \"%V\": unknown directive or "
                        "wrong number of arguments in \"%V\"; expected zone, "
                        "latest, minimum, default, rule, server, token, sign, "
-                       "inline or include",
+                       "inline, counters or include",
                        name, &value[0]);
     return NGX_CONF_ERROR;
 
@@ -1191,7 +1213,7 @@ ngx_http_staged_update_track_done(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    return ngx_http_staged_update_counters_track(cf, track);
 }
 
 

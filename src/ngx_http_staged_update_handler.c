@@ -10,6 +10,7 @@
 
 #include "ngx_http_staged_update_handler.h"
 #include "ngx_http_staged_update_release.h"
+#include "ngx_http_staged_update_counters.h"
 
 
 #define NGX_HTTP_STAGED_UPDATE_NONE       1
@@ -24,6 +25,7 @@ typedef struct {
     ngx_str_t                           rule;
     u_char                              pct[NGX_HTTP_STAGED_UPDATE_PCT_LEN];
     size_t                              pct_len;
+    ngx_atomic_t                       *download; /* files, bytes */
 } ngx_http_staged_update_ctx_t;
 
 
@@ -48,6 +50,8 @@ static ngx_int_t ngx_http_staged_update_send(ngx_http_request_t *r,
     ngx_str_t *part, ngx_uint_t n);
 static ngx_int_t ngx_http_staged_update_trace(ngx_http_request_t *r,
     ngx_http_staged_update_ctx_t *ctx);
+static ngx_int_t ngx_http_staged_update_download(ngx_http_request_t *r,
+    ngx_http_staged_update_track_t *track, ngx_str_t *token);
 static ngx_int_t ngx_http_staged_update_error(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
 static ngx_table_elt_t *ngx_http_staged_update_header(ngx_http_request_t *r,
@@ -102,14 +106,6 @@ static ngx_str_t  ngx_http_staged_update_decisions[] = {
 };
 
 
-static ngx_str_t  ngx_http_staged_update_reasons[] = {
-    ngx_string("latest"),
-    ngx_string("minimum"),
-    ngx_null_string,                                 /* the rule's text */
-    ngx_string("default")
-};
-
-
 static ngx_http_variable_t  ngx_http_staged_update_vars[] = {
 
     { ngx_string("staged_update_decision"), NULL,
@@ -138,7 +134,6 @@ static ngx_str_t  ngx_http_staged_update_json = ngx_string("application/json");
 ngx_int_t
 ngx_http_staged_update_handler(ngx_http_request_t *r)
 {
-    u_char                                *p;
     uint32_t                               bucket;
     ngx_int_t                              rc;
     ngx_str_t                              value[NGX_HTTP_STAGED_UPDATE_NINPUTS];
@@ -149,6 +144,7 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     ngx_http_staged_update_version_t       v;
     ngx_http_staged_update_decision_t      d;
     ngx_http_staged_update_loc_conf_t     *slcf;
+    ngx_http_staged_update_slot_t         *slot;
     const ngx_http_staged_update_scope_t  *server;
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_staged_update_ctx_t));
@@ -160,7 +156,13 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
 
     ctx->decision = NGX_HTTP_STAGED_UPDATE_INVALID;
 
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_staged_update_module);
+    track = slcf->track;
+
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+
+        ngx_http_staged_update_count_error(track,
+                                           NGX_HTTP_STAGED_UPDATE_E_METHOD);
 
         if (ngx_http_staged_update_header(r, &(ngx_str_t) ngx_string("Allow"),
                                           (u_char *) "GET, HEAD", 9)
@@ -179,9 +181,6 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     if (rc != NGX_OK) {
         return rc;
     }
-
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_staged_update_module);
-    track = slcf->track;
 
     rc = ngx_http_staged_update_read(r, slcf, value);
 
@@ -276,26 +275,14 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     ctx->target = rel->version;
     ctx->pct_len = ngx_http_staged_update_pct_print(ctx->pct, d.pct);
 
-    if (d.rule) {
-        ctx->rule.len = d.rule->text_len;
-        ctx->rule.data = (u_char *) ngx_http_staged_update_str(track->shared,
-                                                           d.rule->text);
+    /* the rule's text and counters, made at load (counters.c) */
 
-    } else {
-        ctx->rule = ngx_http_staged_update_reasons[d.reason];
-    }
+    slot = ngx_http_staged_update_slot(track, &d);
+    ctx->rule = slot->rule;
 
-    p = ngx_pnalloc(r->pool, d.scope->name_len + 1 + ctx->rule.len);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->rule.len = ngx_sprintf(p, "%*s:%V", (size_t) d.scope->name_len,
-                                ngx_http_staged_update_str(track->shared,
-                                                        d.scope->name),
-                                &ctx->rule)
-                    - p;
-    ctx->rule.data = p;
+    ngx_http_staged_update_count(track, slot,
+                                 ctx->decision != NGX_HTTP_STAGED_UPDATE_NONE,
+                                 &v, &value[NGX_HTTP_STAGED_UPDATE_CLIENT]);
 
     if (slcf->trace && ngx_http_staged_update_trace(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -316,6 +303,8 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     return ngx_http_staged_update_answer(r, slcf, rel, &v, value, mandatory);
 
 invalid:
+
+    ngx_http_staged_update_count_error(track, e);
 
     return ngx_http_staged_update_error(r, NGX_HTTP_BAD_REQUEST,
                                         &ngx_http_staged_update_errors[e]);
@@ -770,7 +759,7 @@ ngx_http_staged_update_verify_handler(ngx_http_request_t *r)
                                                 ngx_time()))
     {
     case NGX_HTTP_STAGED_UPDATE_TOKEN_OK:
-        return NGX_DECLINED;
+        return ngx_http_staged_update_download(r, track, &token);
 
     case NGX_HTTP_STAGED_UPDATE_TOKEN_EXPIRED:
         e = NGX_HTTP_STAGED_UPDATE_E_EXPIRED;
@@ -797,6 +786,64 @@ forbidden:
     ngx_http_finalize_request(r, rc);
 
     return NGX_DONE;
+}
+
+
+/* a download that a token opened: counted once it is sent */
+
+static ngx_int_t
+ngx_http_staged_update_download(ngx_http_request_t *r,
+    ngx_http_staged_update_track_t *track, ngx_str_t *token)
+{
+    ngx_atomic_t                  *n;
+    ngx_http_staged_update_ctx_t  *ctx;
+
+    n = ngx_http_staged_update_count_download(track, token->data, token->len);
+
+    if (n == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_staged_update_ctx_t));
+    if (ctx == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ctx->download = n;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_staged_update_module);
+
+    return NGX_DECLINED;
+}
+
+
+/* the log phase: a download's file and the bytes of its body sent */
+
+ngx_int_t
+ngx_http_staged_update_log_handler(ngx_http_request_t *r)
+{
+    off_t                          sent;
+    ngx_http_staged_update_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_staged_update_module);
+
+    if (ctx == NULL || ctx->download == NULL) {
+        return NGX_OK;
+    }
+
+    sent = r->connection->sent - r->header_size;
+
+    if (r->headers_out.status == NGX_HTTP_OK
+        || r->headers_out.status == NGX_HTTP_PARTIAL_CONTENT)
+    {
+        (void) ngx_atomic_fetch_add(&ctx->download[0], 1);
+    }
+
+    if (sent > 0) {
+        (void) ngx_atomic_fetch_add(&ctx->download[1], sent);
+    }
+
+    return NGX_OK;
 }
 
 

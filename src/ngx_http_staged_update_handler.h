@@ -13,6 +13,7 @@
 
 ngx_int_t ngx_http_staged_update_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_staged_update_verify_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_staged_update_log_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_staged_update_add_variables(ngx_conf_t *cf);
 
 

@@ -96,6 +96,8 @@ typedef struct {
 
 
 typedef struct ngx_http_staged_update_zone_s  ngx_http_staged_update_zone_t;
+typedef struct ngx_http_staged_update_counters_s
+    ngx_http_staged_update_counters_t;
 
 
 typedef struct {
@@ -105,6 +107,7 @@ typedef struct {
 
     ngx_http_staged_update_table_t    *table;     /* built, cycle pool */
     ngx_http_staged_update_table_t    *shared;    /* its copy in the zone */
+    ngx_http_staged_update_counters_t *counters;  /* see counters.h */
 
     ngx_http_staged_update_token_conf_t  token;
     EVP_PKEY                          *keys[NGX_HTTP_STAGED_UPDATE_MAX_KEYS];

@@ -14,11 +14,13 @@
 
 
 #include "ngx_http_staged_update_zone.h"
+#include "ngx_http_staged_update_counters.h"
 
 
 typedef struct {
     ngx_queue_t                         sets;
     ngx_uint_t                          generation;
+    void                               *counters;  /* see counters.c */
 } ngx_http_staged_update_shctx_t;
 
 
@@ -185,7 +187,8 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_staged_update_zone_t  *ozone = data;
 
     u_char                           *p;
-    size_t                            size, len;
+    size_t                            size, len, csize;
+    ngx_int_t                         crc;
     ngx_uint_t                        i, npids;
     ngx_slab_pool_t                  *shpool;
     ngx_core_conf_t                  *ccf;
@@ -215,6 +218,7 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
             ngx_queue_init(&sh->sets);
             sh->generation = 0;
+            sh->counters = NULL;
 
             zone->sh = sh;
             zone->shpool->data = sh;
@@ -258,6 +262,20 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     set = ngx_slab_alloc_locked(shpool, size);
 
+    /* the counters, kept by name across reloads (counters.c) */
+
+    csize = ngx_http_staged_update_counters_size(zone);
+    crc = NGX_OK;
+
+    if (set) {
+        crc = ngx_http_staged_update_counters_zone(zone, &sh->counters);
+
+        if (crc != NGX_OK) {
+            ngx_slab_free_locked(shpool, set);
+            set = NULL;
+        }
+    }
+
     if (set && ozone == NULL) {
 
         /* a new zone: a reload must find room for a second set */
@@ -282,6 +300,18 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_shmtx_unlock(&shpool->mutex);
 
+    if (crc != NGX_OK) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "staged_update_zone \"%V\" of %uzk is too small for "
+                      "the counters of its tracks: they take %uz bytes "
+                      "besides the tables; use at least %uzk, or "
+                      "\"counters off;\" in the tracks",
+                      &shm_zone->shm.name, shm_zone->shm.size / 1024, csize,
+                      (2 * ngx_align(size, ngx_pagesize) + csize
+                       + 16 * ngx_pagesize) / 1024);
+        return NGX_ERROR;
+    }
+
     if (set == NULL) {
         ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
                       "staged_update_zone \"%V\" of %uzk is too small for "
@@ -289,7 +319,7 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                       "twice as much while a reload replaces them; "
                       "use at least %uzk",
                       &shm_zone->shm.name, shm_zone->shm.size / 1024, size,
-                      (2 * ngx_align(size, ngx_pagesize)
+                      (2 * ngx_align(size, ngx_pagesize) + csize
                        + 16 * ngx_pagesize) / 1024);
         return NGX_ERROR;
     }
