@@ -254,14 +254,25 @@ ngx_http_staged_update_postconfiguration(ngx_conf_t *cf)
         }
     }
 
+    /* downloads: checked in the access phase, counted once sent; no
+     * handler in the phases of every request when no location verifies */
+
+    for (i = 0; i < smcf->tracks.nelts; i++) {
+        if (tracks[i]->verified) {
+            break;
+        }
+    }
+
+    if (i == smcf->tracks.nelts) {
+        return ngx_http_staged_update_zones_check(cf);
+    }
+
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
     if (h == NULL) {
         return NGX_ERROR;
     }
 
     *h = ngx_http_staged_update_verify_handler;
-
-    /* the bytes of downloads, once they are sent */
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
     if (h == NULL) {
@@ -1210,6 +1221,10 @@ ngx_http_staged_update_track_done(ngx_conf_t *cf,
                       "staged_update_track \"%V\": server \"%*s\": %s "
                       "in %s:%ui", name, specs[dup].name_len,
                       specs[dup].name, err, track->conf_file, scf[dup].line);
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_staged_update_answers_init(cf, track) != NGX_OK) {
         return NGX_ERROR;
     }
 

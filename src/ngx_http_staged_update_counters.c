@@ -16,6 +16,8 @@ typedef struct {
 static ngx_int_t ngx_http_staged_update_slot_text(ngx_conf_t *cf,
     ngx_http_staged_update_slot_t *slot, const u_char *scope, size_t len,
     const u_char *what, size_t what_len);
+static void ngx_http_staged_update_slot_pct(
+    ngx_http_staged_update_slot_t *slot, uint32_t pct);
 static ngx_atomic_t *ngx_http_staged_update_cnode(ngx_slab_pool_t *shpool,
     ngx_rbtree_t *tree, u_char *key, size_t len, ngx_uint_t n);
 static size_t ngx_http_staged_update_cnode_size(size_t key, ngx_uint_t n);
@@ -207,6 +209,11 @@ ngx_http_staged_update_counters_track(ngx_conf_t *cf,
                 continue;
             }
 
+            ngx_http_staged_update_slot_pct(slot,
+                k == NGX_HTTP_STAGED_UPDATE_LATEST ? 0
+                : k == NGX_HTTP_STAGED_UPDATE_MINIMUM
+                  ? NGX_HTTP_STAGED_UPDATE_PCT_MAX : s->pct);
+
             if (ngx_http_staged_update_slot_text(cf, slot, base + s->name,
                     s->name_len, ngx_http_staged_update_whats[k].data,
                     ngx_http_staged_update_whats[k].len)
@@ -222,6 +229,8 @@ ngx_http_staged_update_counters_track(ngx_conf_t *cf,
             slot = &c->rules[r++];
             slot->n = c->none;
 
+            ngx_http_staged_update_slot_pct(slot, rules[j].pct);
+
             if (ngx_http_staged_update_slot_text(cf, slot, base + s->name,
                     s->name_len, base + rules[j].text, rules[j].text_len)
                 != NGX_OK)
@@ -233,7 +242,9 @@ ngx_http_staged_update_counters_track(ngx_conf_t *cf,
 
     c->downloads = ngx_pcalloc(cf->pool, (track->releases.nelts + 1)
                                          * sizeof(ngx_atomic_t *));
-    if (c->downloads == NULL) {
+    c->vcache = ngx_pcalloc(cf->pool, NGX_HTTP_STAGED_UPDATE_VCACHE
+                                      * sizeof(ngx_http_staged_update_vcache_t));
+    if (c->downloads == NULL || c->vcache == NULL) {
         return NGX_ERROR;
     }
 
@@ -260,6 +271,15 @@ ngx_http_staged_update_slot_text(ngx_conf_t *cf,
     slot->rule.len = len + 1 + what_len;
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_staged_update_slot_pct(ngx_http_staged_update_slot_t *slot,
+    uint32_t pct)
+{
+    slot->pct = pct;
+    slot->pct_len = ngx_http_staged_update_pct_print(slot->pct_text, pct);
 }
 
 
@@ -492,6 +512,52 @@ ngx_http_staged_update_cnode(ngx_slab_pool_t *shpool, ngx_rbtree_t *tree,
 }
 
 
+const char *
+ngx_http_staged_update_version_get(ngx_http_staged_update_track_t *track,
+    u_char *p, size_t len, ngx_http_staged_update_version_t *v,
+    ngx_http_staged_update_vcache_t **vc)
+{
+    uint64_t                          text[2];
+    const char                       *err;
+    ngx_http_staged_update_vcache_t  *e;
+
+    if (len == 0 || len > sizeof(text)) {
+        *vc = NULL;
+        return ngx_http_staged_update_version_parse(p, len, v);
+    }
+
+    text[0] = 0;
+    text[1] = 0;
+    ngx_memcpy(text, p, len);
+
+    e = &track->counters->vcache[((text[0] ^ (text[1] * 0xc2b2ae3d27d4eb4fULL))
+                                  * 0x9e3779b97f4a7c15ULL) >> 56];
+
+    if (e->len == len && e->text[0] == text[0] && e->text[1] == text[1]) {
+        *v = e->v;
+        *vc = e;
+        return NULL;
+    }
+
+    err = ngx_http_staged_update_version_parse(p, len, v);
+
+    if (err) {
+        *vc = NULL;
+        return err;
+    }
+
+    e->text[0] = text[0];
+    e->text[1] = text[1];
+    e->len = len;
+    e->v = *v;
+    e->vslot = NULL;
+
+    *vc = e;
+
+    return NULL;
+}
+
+
 /*
  * A check: its slot, then its client version (found, or taken among the
  * free ones while fewer than "versions" are taken, otherwise "other"),
@@ -501,7 +567,8 @@ ngx_http_staged_update_cnode(ngx_slab_pool_t *shpool, ngx_rbtree_t *tree,
 void
 ngx_http_staged_update_count(ngx_http_staged_update_track_t *track,
     ngx_http_staged_update_slot_t *slot, ngx_uint_t granted,
-    ngx_http_staged_update_version_t *v, ngx_str_t *client)
+    ngx_http_staged_update_version_t *v, uint64_t *key,
+    ngx_http_staged_update_vcache_t *vc)
 {
     u_char                              rank;
     uint32_t                            idx;
@@ -520,6 +587,16 @@ ngx_http_staged_update_count(ngx_http_staged_update_track_t *track,
         return;
     }
 
+    if (vc && vc->vslot) {
+
+        if (vc->vslot == &c->other) {
+            goto other;
+        }
+
+        s = vc->vslot;
+        goto found;
+    }
+
     h = ngx_http_staged_update_version_hash(v->part);
     p0 = ((ngx_atomic_uint_t) v->part[0] << 32) | v->part[1];
     p1 = ((ngx_atomic_uint_t) v->part[2] << 32) | v->part[3];
@@ -533,13 +610,13 @@ ngx_http_staged_update_count(ngx_http_staged_update_track_t *track,
         if (cur == 0) {
 
             if (c->sh->used >= c->versions) {
-                break;
+                goto full;
             }
 
             k = ngx_atomic_fetch_add(&c->sh->used, 1);
 
             if (k >= c->versions) {
-                break;
+                goto full;
             }
 
             if (ngx_atomic_cmp_set(&s->hash, 0, h)) {
@@ -568,22 +645,38 @@ ngx_http_staged_update_count(ngx_http_staged_update_track_t *track,
         }
     }
 
+    goto other;
+
+full:
+
+    /* the table of versions only fills: this version stays "other" */
+
+    if (vc) {
+        vc->vslot = &c->other;
+    }
+
+other:
+
     (void) ngx_atomic_fetch_add(&c->sh->other, 1);
     return;
 
 found:
 
+    if (vc) {
+        vc->vslot = s;
+    }
+
     (void) ngx_atomic_fetch_add(&s->checks, 1);
 
     state = s->state;
 
-    if (state < 2 || client->len == 0) {
+    if (state < 2 || key == NULL) {
         return;
     }
 
     /* the register only grows: a CAS of its word while it is below */
 
-    h = ngx_http_staged_update_hll_hash(client->data, client->len);
+    h = *key;
     idx = ngx_http_staged_update_hll_index(h);
     rank = ngx_http_staged_update_hll_rank(h);
 

@@ -48,6 +48,9 @@ typedef struct {
     ngx_str_t                           rule;    /* "<scope>:<what>" */
     ngx_atomic_t                       *n;       /* [0] no upgrade,
                                                     [1] an upgrade */
+    uint32_t                            pct;     /* as configured */
+    uint32_t                            pct_len;
+    u_char                              pct_text[NGX_HTTP_STAGED_UPDATE_PCT_LEN];
 } ngx_http_staged_update_slot_t;
 
 
@@ -76,6 +79,22 @@ typedef struct {
 } ngx_http_staged_update_tcounters_t;
 
 
+/*
+ * This worker's versions read lately: a version's text (up to 16 bytes)
+ * to its parsed value and its slot of the distribution, so that a check
+ * of a version seen before neither parses it nor looks it up again.
+ */
+
+#define NGX_HTTP_STAGED_UPDATE_VCACHE         256
+
+typedef struct {
+    uint64_t                            text[2]; /* zero-padded */
+    size_t                              len;     /* 0: free */
+    ngx_http_staged_update_version_t    v;
+    ngx_http_staged_update_vslot_t     *vslot;   /* NULL: not looked up */
+} ngx_http_staged_update_vcache_t;
+
+
 struct ngx_http_staged_update_counters_s {
     ngx_uint_t                          versions;
     ngx_uint_t                          installations;
@@ -94,6 +113,9 @@ struct ngx_http_staged_update_counters_s {
                                                       bytes */
     ngx_atomic_t                        none[2]; /* where slots count when
                                                     off: this process's */
+    ngx_http_staged_update_vcache_t    *vcache;  /* VCACHE, this worker's */
+    ngx_http_staged_update_vslot_t      other;   /* a vcache entry's vslot
+                                                    when the table is full */
 };
 
 
@@ -113,9 +135,16 @@ size_t ngx_http_staged_update_counters_size(
 ngx_int_t ngx_http_staged_update_counters_zone(
     ngx_http_staged_update_zone_t *zone, void **root);
 
+/* a check's version, parsed or from the cache (*vc: its entry or NULL) */
+const char *ngx_http_staged_update_version_get(
+    ngx_http_staged_update_track_t *track, u_char *p, size_t len,
+    ngx_http_staged_update_version_t *v, ngx_http_staged_update_vcache_t **vc);
+
+/* key: the hash of the client key (see table.h), or NULL without one */
 void ngx_http_staged_update_count(ngx_http_staged_update_track_t *track,
     ngx_http_staged_update_slot_t *slot, ngx_uint_t granted,
-    ngx_http_staged_update_version_t *v, ngx_str_t *client);
+    ngx_http_staged_update_version_t *v, uint64_t *key,
+    ngx_http_staged_update_vcache_t *vc);
 void ngx_http_staged_update_count_error(
     ngx_http_staged_update_track_t *track, ngx_uint_t e);
 

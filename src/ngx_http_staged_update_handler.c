@@ -54,8 +54,8 @@ static ngx_int_t ngx_http_staged_update_download(ngx_http_request_t *r,
     ngx_http_staged_update_track_t *track, ngx_str_t *token);
 static ngx_int_t ngx_http_staged_update_error(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
-static ngx_table_elt_t *ngx_http_staged_update_header(ngx_http_request_t *r,
-    ngx_str_t *key, u_char *data, size_t len);
+static ngx_inline ngx_table_elt_t *ngx_http_staged_update_header(
+    ngx_http_request_t *r, ngx_str_t *key, u_char *data, size_t len);
 static ngx_int_t ngx_http_staged_update_no_store(ngx_http_request_t *r);
 static ngx_int_t ngx_http_staged_update_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -135,6 +135,7 @@ ngx_int_t
 ngx_http_staged_update_handler(ngx_http_request_t *r)
 {
     uint32_t                               bucket;
+    uint64_t                               key_hash, *key;
     ngx_int_t                              rc;
     ngx_str_t                              value[NGX_HTTP_STAGED_UPDATE_NINPUTS];
     ngx_uint_t                             e, mandatory;
@@ -145,9 +146,10 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     ngx_http_staged_update_decision_t      d;
     ngx_http_staged_update_loc_conf_t     *slcf;
     ngx_http_staged_update_slot_t         *slot;
+    ngx_http_staged_update_vcache_t       *vc;
     const ngx_http_staged_update_scope_t  *server;
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_staged_update_ctx_t));
+    ctx = ngx_palloc(r->pool, sizeof(ngx_http_staged_update_ctx_t));
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -155,6 +157,10 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_http_staged_update_module);
 
     ctx->decision = NGX_HTTP_STAGED_UPDATE_INVALID;
+    ngx_str_null(&ctx->target);
+    ngx_str_null(&ctx->rule);
+    ctx->pct_len = 0;
+    ctx->download = NULL;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_staged_update_module);
     track = slcf->track;
@@ -176,10 +182,12 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
                        [NGX_HTTP_STAGED_UPDATE_E_METHOD]);
     }
 
-    rc = ngx_http_discard_request_body(r);
+    if (r->headers_in.content_length_n > 0 || r->headers_in.chunked) {
+        rc = ngx_http_discard_request_body(r);
 
-    if (rc != NGX_OK) {
-        return rc;
+        if (rc != NGX_OK) {
+            return rc;
+        }
     }
 
     rc = ngx_http_staged_update_read(r, slcf, value);
@@ -198,9 +206,9 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
         goto invalid;
     }
 
-    if (ngx_http_staged_update_version_parse(
+    if (ngx_http_staged_update_version_get(track,
             value[NGX_HTTP_STAGED_UPDATE_VERSION].data,
-            value[NGX_HTTP_STAGED_UPDATE_VERSION].len, &v)
+            value[NGX_HTTP_STAGED_UPDATE_VERSION].len, &v, &vc)
         != NULL)
     {
         e = NGX_HTTP_STAGED_UPDATE_E_VERSION;
@@ -230,14 +238,19 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
         }
     }
 
-    if (value[NGX_HTTP_STAGED_UPDATE_CLIENT].len
-        && !ngx_http_staged_update_safe(
-                value[NGX_HTTP_STAGED_UPDATE_CLIENT].data,
-                value[NGX_HTTP_STAGED_UPDATE_CLIENT].len,
-                NGX_HTTP_STAGED_UPDATE_KEY_MAXLEN))
-    {
-        e = NGX_HTTP_STAGED_UPDATE_E_CLIENT;
-        goto invalid;
+    key = NULL;
+
+    if (value[NGX_HTTP_STAGED_UPDATE_CLIENT].len) {
+        key = &key_hash;
+
+        if (!ngx_http_staged_update_key_hash(
+                 value[NGX_HTTP_STAGED_UPDATE_CLIENT].data,
+                 value[NGX_HTTP_STAGED_UPDATE_CLIENT].len,
+                 NGX_HTTP_STAGED_UPDATE_KEY_MAXLEN, key))
+        {
+            e = NGX_HTTP_STAGED_UPDATE_E_CLIENT;
+            goto invalid;
+        }
     }
 
     ngx_http_staged_update_decide(track->shared, server, &v, &d);
@@ -273,16 +286,23 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     /* the trace: "<table>:<latest|minimum|default|rule>" and "50.00" */
 
     ctx->target = rel->version;
-    ctx->pct_len = ngx_http_staged_update_pct_print(ctx->pct, d.pct);
 
-    /* the rule's text and counters, made at load (counters.c) */
+    /* the rule's text, percentage and counters, made at load (counters.c) */
 
     slot = ngx_http_staged_update_slot(track, &d);
     ctx->rule = slot->rule;
 
+    if (d.pct == slot->pct) {
+        ngx_memcpy(ctx->pct, slot->pct_text, NGX_HTTP_STAGED_UPDATE_PCT_LEN);
+        ctx->pct_len = slot->pct_len;
+
+    } else {
+        ctx->pct_len = ngx_http_staged_update_pct_print(ctx->pct, d.pct);
+    }
+
     ngx_http_staged_update_count(track, slot,
                                  ctx->decision != NGX_HTTP_STAGED_UPDATE_NONE,
-                                 &v, &value[NGX_HTTP_STAGED_UPDATE_CLIENT]);
+                                 &v, key, vc);
 
     if (slcf->trace && ngx_http_staged_update_trace(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -351,15 +371,14 @@ ngx_http_staged_update_read(ngx_http_request_t *r,
 
     while (p < last) {
         name = p;
-        eq = NULL;
 
-        while (p < last && *p != '&') {
-            if (eq == NULL && *p == '=') {
-                eq = p;
-            }
+        p = memchr(p, '&', last - p);
 
-            p++;
+        if (p == NULL) {
+            p = last;
         }
+
+        eq = memchr(name, '=', p - name);
 
         if (eq == NULL) {
             eq = p;
@@ -369,8 +388,12 @@ ngx_http_staged_update_read(ngx_http_request_t *r,
 
             if (input[k].cv == NULL
                 && (size_t) (eq - name) == input[k].arg.len
-                && ngx_strncasecmp(name, input[k].arg.data, input[k].arg.len)
-                   == 0)
+                && ((name[0] ^ input[k].arg.data[0]) & ~0x20) == 0
+                && (ngx_memcmp(name, input[k].arg.data, input[k].arg.len)
+                    == 0
+                    || ngx_strncasecmp(name, input[k].arg.data,
+                                       input[k].arg.len)
+                       == 0))
             {
                 if (seen & (1 << k)) {
                     return NGX_DECLINED;
@@ -445,6 +468,16 @@ ngx_http_staged_update_answer(ngx_http_request_t *r,
                                                &rel->artifacts[a], client);
     }
 
+    /* without a server ID or tokens: one piece, made at load */
+
+    if (server->len == 0 && !track->token.on && rel->whole
+        && rel->whole[2 * (a + 1) + mandatory].len)
+    {
+        return ngx_http_staged_update_send(r,
+                                           &rel->whole[2 * (a + 1) + mandatory],
+                                           1);
+    }
+
     /* head, the server ID, the artifact, mid, the files, the tail */
 
     n = 0;
@@ -457,7 +490,11 @@ ngx_http_staged_update_answer(ngx_http_request_t *r,
         }
 
         part[n].data = p;
-        part[n++].len = ngx_sprintf(p, ",\"server\":\"%V\"", server) - p;
+        p = ngx_cpymem(p, ",\"server\":\"", sizeof(",\"server\":\"") - 1);
+        p = ngx_cpymem(p, server->data, server->len);
+        *p++ = '"';
+        part[n].len = p - part[n].data;
+        n++;
     }
 
     if (track->token.on) {
@@ -485,6 +522,74 @@ ngx_http_staged_update_answer(ngx_http_request_t *r,
     part[n++] = rel->tail;
 
     return ngx_http_staged_update_send(r, part, n);
+}
+
+
+/*
+ * The whole manifests of a track's releases, for each artifact (and none)
+ * and with "mandatory" false and true: an answer without a server ID or
+ * tokens is then sent in one piece.  Left out above 64k.
+ */
+
+ngx_int_t
+ngx_http_staged_update_answers_init(ngx_conf_t *cf,
+    ngx_http_staged_update_track_t *track)
+{
+    u_char                            *p;
+    size_t                             len;
+    ngx_int_t                          a;
+    ngx_uint_t                         i, m;
+    ngx_str_t                         *w;
+    ngx_http_staged_update_release_t  *rel;
+
+    if (track->token.on) {
+        return NGX_OK;
+    }
+
+    rel = track->releases.elts;
+
+    for (i = 0; i < track->releases.nelts; i++) {
+        rel[i].whole = ngx_pcalloc(cf->pool, 2 * (rel[i].nartifacts + 1)
+                                             * sizeof(ngx_str_t));
+        if (rel[i].whole == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (a = -1; a < (ngx_int_t) rel[i].nartifacts; a++) {
+            for (m = 0; m < 2; m++) {
+                len = rel[i].head[m].len + rel[i].mid.len + rel[i].list.len
+                      + rel[i].tail.len
+                      + (a == -1 ? 0 : rel[i].artifacts[a].part.len);
+
+                if (len > 65536) {
+                    continue;
+                }
+
+                p = ngx_pnalloc(cf->pool, len);
+                if (p == NULL) {
+                    return NGX_ERROR;
+                }
+
+                w = &rel[i].whole[2 * (a + 1) + m];
+                w->data = p;
+
+                p = ngx_cpymem(p, rel[i].head[m].data, rel[i].head[m].len);
+
+                if (a != -1) {
+                    p = ngx_cpymem(p, rel[i].artifacts[a].part.data,
+                                   rel[i].artifacts[a].part.len);
+                }
+
+                p = ngx_cpymem(p, rel[i].mid.data, rel[i].mid.len);
+                p = ngx_cpymem(p, rel[i].list.data, rel[i].list.len);
+                p = ngx_cpymem(p, rel[i].tail.data, rel[i].tail.len);
+
+                w->len = p - w->data;
+            }
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -644,6 +749,8 @@ static ngx_int_t
 ngx_http_staged_update_send(ngx_http_request_t *r, ngx_str_t *part,
     ngx_uint_t n)
 {
+    off_t         len;
+    u_char       *p, *last;
     ngx_int_t     rc;
     ngx_buf_t    *b;
     ngx_uint_t    i;
@@ -659,6 +766,29 @@ ngx_http_staged_update_send(ngx_http_request_t *r, ngx_str_t *part,
 
     for (i = 0; i < n; i++) {
         r->headers_out.content_length_n += part[i].len;
+    }
+
+    /* the header's digits here: cheaper than the filter's ngx_sprintf() */
+
+    p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = r->headers_out.content_length_n;
+    last = p + NGX_OFF_T_LEN;
+    p = last;
+
+    do {
+        *--p = (u_char) ('0' + len % 10);
+        len /= 10;
+    } while (len);
+
+    r->headers_out.content_length = ngx_http_staged_update_header(r,
+                                        &(ngx_str_t) ngx_string("Content-Length"),
+                                        p, last - p);
+    if (r->headers_out.content_length == NULL) {
+        return NGX_ERROR;
     }
 
     rc = ngx_http_send_header(r);
@@ -902,7 +1032,7 @@ ngx_http_staged_update_no_store(ngx_http_request_t *r)
 }
 
 
-static ngx_table_elt_t *
+static ngx_inline ngx_table_elt_t *
 ngx_http_staged_update_header(ngx_http_request_t *r, ngx_str_t *key,
     u_char *data, size_t len)
 {

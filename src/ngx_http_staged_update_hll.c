@@ -24,13 +24,7 @@ ngx_http_staged_update_hll_hash(const u_char *key, size_t len)
         h *= 0x100000001b3ULL;
     }
 
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-
-    return h;
+    return ngx_http_staged_update_mix64(h);
 }
 
 
@@ -43,16 +37,21 @@ ngx_http_staged_update_hll_rank(uint64_t h)
     uint64_t  w;
 
     w = h << NGX_HTTP_STAGED_UPDATE_HLL_P;
-    rank = 1;
 
     if (w == 0) {
         return NGX_HTTP_STAGED_UPDATE_HLL_Q + 1;
     }
 
+#if defined(__GNUC__) || defined(__clang__)
+    rank = (u_char) (__builtin_clzll(w) + 1);
+#else
+    rank = 1;
+
     while (!(w & 0x8000000000000000ULL)) {
         w <<= 1;
         rank++;
     }
+#endif
 
     return rank;
 }
@@ -187,18 +186,3 @@ ngx_http_staged_update_hll_sqrt(double x)
     return r;
 }
 
-
-uint64_t
-ngx_http_staged_update_version_hash(const uint32_t *part)
-{
-    uint64_t  h;
-
-    h = (((uint64_t) part[0] << 32) | part[1]) * 0x9e3779b97f4a7c15ULL;
-    h ^= (((uint64_t) part[2] << 32) | part[3]) * 0xc2b2ae3d27d4eb4fULL;
-
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-
-    return h ? h : 1;
-}

@@ -48,8 +48,34 @@ void ngx_http_staged_update_hll_add(u_char *reg, uint64_t h);
 /* the estimated number of distinct hashes added to the registers */
 double ngx_http_staged_update_hll_estimate(const u_char *reg);
 
+/* the MurmurHash3 finalizer: every bit of h moves every bit of the result */
+
+static inline uint64_t
+ngx_http_staged_update_mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+
+    return h;
+}
+
+
 /* a 64-bit hash of a version's four components, never 0 */
-uint64_t ngx_http_staged_update_version_hash(const uint32_t *part);
+
+static inline uint64_t
+ngx_http_staged_update_version_hash(const uint32_t *part)
+{
+    uint64_t  h;
+
+    h = (((uint64_t) part[0] << 32) | part[1]) * 0x9e3779b97f4a7c15ULL;
+    h ^= (((uint64_t) part[2] << 32) | part[3]) * 0xc2b2ae3d27d4eb4fULL;
+    h = ngx_http_staged_update_mix64(h);
+
+    return h ? h : 1;
+}
 
 
 #endif /* _NGX_HTTP_STAGED_UPDATE_HLL_H_INCLUDED_ */

@@ -75,6 +75,10 @@ typedef struct {
     ngx_str_t                          list;      /* ,"files":[...] */
     ngx_str_t                          tail;
 
+    /* [2 * (a + 1) + mandatory]: the whole manifest without a server ID
+     * or tokens, made at load when it is at most 64k, for artifact a */
+    ngx_str_t                         *whole;
+
     /* this worker's tokens for the current expiry (no client binding) */
     time_t                             expires;
     ngx_pool_t                        *pool;

@@ -49,9 +49,22 @@ const char *ngx_http_staged_update_version_parse(const u_char *p, size_t len,
 const char *ngx_http_staged_update_range_parse(const u_char *p, size_t len,
     ngx_http_staged_update_range_t *r);
 
-int ngx_http_staged_update_version_cmp(
-    const ngx_http_staged_update_version_t *a,
-    const ngx_http_staged_update_version_t *b);
+/* inline: the decision compares versions several times a check */
+
+static inline int
+ngx_http_staged_update_version_cmp(const ngx_http_staged_update_version_t *a,
+    const ngx_http_staged_update_version_t *b)
+{
+    size_t  i;
+
+    for (i = 0; i < NGX_HTTP_STAGED_UPDATE_VERSION_PARTS; i++) {
+        if (a->part[i] != b->part[i]) {
+            return a->part[i] < b->part[i] ? -1 : 1;
+        }
+    }
+
+    return 0;
+}
 
 
 #endif /* _NGX_HTTP_STAGED_UPDATE_VERSION_H_INCLUDED_ */

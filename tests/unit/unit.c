@@ -2837,6 +2837,20 @@ unit_hll(void)
                   sizes[k], e, e2);
     }
 
+    /* the handler's key check hashes as the sketch does */
+
+    {
+        uint64_t  h;
+
+        CHECK(ngx_http_staged_update_key_hash((u_char *) "client-7", 8, 128,
+                                              &h)
+              && h == ngx_http_staged_update_hll_hash((u_char *) "client-7",
+                                                      8));
+        CHECK(!ngx_http_staged_update_key_hash((u_char *) "a b", 3, 128, &h));
+        CHECK(!ngx_http_staged_update_key_hash((u_char *) "abc", 3, 2, &h));
+        CHECK(!ngx_http_staged_update_key_hash((u_char *) "", 0, 2, &h));
+    }
+
     /* one key: one register, the rank of its hash */
 
     memset(reg, 0, NGX_HTTP_STAGED_UPDATE_HLL_M);
