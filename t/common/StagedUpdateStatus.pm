@@ -30,7 +30,7 @@ my @ALL;                   # every instance, stopped at exit
 
 END {
     local $?;
-    $_->stop for @ALL;
+    $_->stop for grep { $_->{owner} == $$ } @ALL;
 }
 
 # skips the whole file unless a module and an nginx are given
@@ -55,6 +55,7 @@ sub new {
     my $self = bless {
         port  => ($ENV{TEST_NGINX_PORT} || 1984) + ($o{port_offset} || 120),
         nginx => $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx',
+        owner => $$,                # a forked client does not stop it
         root  => tempdir('staged-update-status-XXXXXX', TMPDIR => 1,
                          CLEANUP => 1),
     }, $class;
