@@ -24,7 +24,8 @@ MODSRC   := config ngx_http_staged_update_module.c $(wildcard src/*.c src/*.h)
 DEBS     := nginx nginx-dev libssl-dev libpcre2-dev zlib1g-dev build-essential \
             perl libtest-base-perl libipc-run-perl libtext-diff-perl \
             liblist-moreutils-perl libhttp-message-perl libio-pty-perl \
-            libio-socket-ssl-perl libcurl4-openssl-dev curl python3 openssl
+            libio-socket-ssl-perl libcurl4-openssl-dev curl python3 openssl \
+            prometheus chromium
 
 CFLAGS_STRICT := -Wall -Wextra -Werror -Wno-unused-parameter
 
