@@ -13,6 +13,8 @@ typedef struct {
 } ngx_http_staged_update_croot_t;
 
 
+static ngx_uint_t ngx_http_staged_update_counters_opt(ngx_str_t *value,
+    const char *name, ngx_uint_t *n);
 static ngx_int_t ngx_http_staged_update_slot_text(ngx_conf_t *cf,
     ngx_http_staged_update_slot_t *slot, const u_char *scope, size_t len,
     const u_char *what, size_t what_len);
@@ -51,8 +53,7 @@ char *
 ngx_http_staged_update_counters_conf(ngx_conf_t *cf,
     ngx_http_staged_update_track_t *track)
 {
-    ngx_int_t                           n;
-    ngx_str_t                          *value, v;
+    ngx_str_t                          *value;
     ngx_uint_t                          i;
     ngx_http_staged_update_counters_t  *c;
 
@@ -83,33 +84,12 @@ ngx_http_staged_update_counters_conf(ngx_conf_t *cf,
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        if (value[i].len > 9
-            && ngx_strncmp(value[i].data, "versions=", 9) == 0)
+        if (ngx_http_staged_update_counters_opt(&value[i], "versions=",
+                                                &c->versions)
+            || ngx_http_staged_update_counters_opt(&value[i],
+                                                   "installations=",
+                                                   &c->installations))
         {
-            v.data = value[i].data + 9;
-            v.len = value[i].len - 9;
-            n = ngx_atoi(v.data, v.len);
-
-            if (n == NGX_ERROR || n > NGX_HTTP_STAGED_UPDATE_VERSIONS_MAX) {
-                goto invalid;
-            }
-
-            c->versions = n;
-            continue;
-        }
-
-        if (value[i].len > 14
-            && ngx_strncmp(value[i].data, "installations=", 14) == 0)
-        {
-            v.data = value[i].data + 14;
-            v.len = value[i].len - 14;
-            n = ngx_atoi(v.data, v.len);
-
-            if (n == NGX_ERROR || n > NGX_HTTP_STAGED_UPDATE_VERSIONS_MAX) {
-                goto invalid;
-            }
-
-            c->installations = n;
             continue;
         }
 
@@ -136,6 +116,33 @@ invalid:
                        "to %d", &track->name, &value[i],
                        NGX_HTTP_STAGED_UPDATE_VERSIONS_MAX);
     return NGX_CONF_ERROR;
+}
+
+
+/* "<name><n>", 0 <= n <= VERSIONS_MAX: 1 and n in *n */
+
+static ngx_uint_t
+ngx_http_staged_update_counters_opt(ngx_str_t *value, const char *name,
+    ngx_uint_t *n)
+{
+    size_t     len;
+    ngx_int_t  v;
+
+    len = ngx_strlen(name);
+
+    if (value->len <= len || ngx_strncmp(value->data, name, len) != 0) {
+        return 0;
+    }
+
+    v = ngx_atoi(value->data + len, value->len - len);
+
+    if (v == NGX_ERROR || v > NGX_HTTP_STAGED_UPDATE_VERSIONS_MAX) {
+        return 0;
+    }
+
+    *n = v;
+
+    return 1;
 }
 
 

@@ -63,6 +63,9 @@ static void ngx_http_staged_update_w(ngx_http_staged_update_w_t *w,
     const void *s, size_t len);
 static void ngx_http_staged_update_w_num(ngx_http_staged_update_w_t *w,
     uint64_t n);
+static void ngx_http_staged_update_w_release(ngx_http_staged_update_w_t *w,
+    ngx_uint_t k, ngx_str_t *version, const char **names,
+    ngx_atomic_uint_t *values, ngx_uint_t n);
 static void ngx_http_staged_update_w_pct(ngx_http_staged_update_w_t *w,
     uint32_t pct);
 static void ngx_http_staged_update_w_str(ngx_http_staged_update_w_t *w,
@@ -631,6 +634,9 @@ ngx_http_staged_update_render_json(ngx_http_staged_update_w_t *w,
     const ngx_http_staged_update_rule_t   *rules;
     const ngx_http_staged_update_scope_t  *scope;
 
+    static const char  *target_names[] = { "none", "upgrade", "mandatory" };
+    static const char  *download_names[] = { "files", "bytes" };
+
     ngx_http_staged_update_ws(w, "{\"tracks\":[");
 
     for (i = 0; i < n; i++) {
@@ -786,20 +792,9 @@ ngx_http_staged_update_render_json(ngx_http_staged_update_w_t *w,
         ngx_http_staged_update_ws(w, "},\"targets\":[");
 
         for (k = 0; k < s->track->releases.nelts; k++) {
-            if (k) {
-                ngx_http_staged_update_ws(w, ",");
-            }
-
-            ngx_http_staged_update_ws(w, "{\"version\":");
-            ngx_http_staged_update_w_str(w, rel[k].version.data,
-                                         rel[k].version.len);
-            ngx_http_staged_update_ws(w, ",\"none\":");
-            ngx_http_staged_update_w_num(w, s->targets[3 * k]);
-            ngx_http_staged_update_ws(w, ",\"upgrade\":");
-            ngx_http_staged_update_w_num(w, s->targets[3 * k + 1]);
-            ngx_http_staged_update_ws(w, ",\"mandatory\":");
-            ngx_http_staged_update_w_num(w, s->targets[3 * k + 2]);
-            ngx_http_staged_update_ws(w, "}");
+            ngx_http_staged_update_w_release(w, k, &rel[k].version,
+                                             target_names, &s->targets[3 * k],
+                                             3);
         }
 
         ngx_http_staged_update_ws(w, "],\"versions\":[");
@@ -835,18 +830,9 @@ ngx_http_staged_update_render_json(ngx_http_staged_update_w_t *w,
         ngx_http_staged_update_ws(w, ",\"downloads\":[");
 
         for (k = 0; k < s->track->releases.nelts; k++) {
-            if (k) {
-                ngx_http_staged_update_ws(w, ",");
-            }
-
-            ngx_http_staged_update_ws(w, "{\"version\":");
-            ngx_http_staged_update_w_str(w, rel[k].version.data,
-                                         rel[k].version.len);
-            ngx_http_staged_update_ws(w, ",\"files\":");
-            ngx_http_staged_update_w_num(w, s->downloads[2 * k]);
-            ngx_http_staged_update_ws(w, ",\"bytes\":");
-            ngx_http_staged_update_w_num(w, s->downloads[2 * k + 1]);
-            ngx_http_staged_update_ws(w, "}");
+            ngx_http_staged_update_w_release(w, k, &rel[k].version,
+                                             download_names,
+                                             &s->downloads[2 * k], 2);
         }
 
         ngx_http_staged_update_ws(w, "]}");
@@ -1255,6 +1241,29 @@ ngx_http_staged_update_w_num(ngx_http_staged_update_w_t *w, uint64_t n)
     u_char  buf[NGX_INT64_LEN];
 
     ngx_http_staged_update_w(w, buf, ngx_sprintf(buf, "%uL", n) - buf);
+}
+
+
+/* [,]{"version":"<version>","<name>":<value>,...} */
+
+static void
+ngx_http_staged_update_w_release(ngx_http_staged_update_w_t *w, ngx_uint_t k,
+    ngx_str_t *version, const char **names, ngx_atomic_uint_t *values,
+    ngx_uint_t n)
+{
+    ngx_uint_t  i;
+
+    ngx_http_staged_update_wz(w, k ? ",{\"version\":" : "{\"version\":");
+    ngx_http_staged_update_w_str(w, version->data, version->len);
+
+    for (i = 0; i < n; i++) {
+        ngx_http_staged_update_ws(w, ",\"");
+        ngx_http_staged_update_wz(w, names[i]);
+        ngx_http_staged_update_ws(w, "\":");
+        ngx_http_staged_update_w_num(w, values[i]);
+    }
+
+    ngx_http_staged_update_ws(w, "}");
 }
 
 
