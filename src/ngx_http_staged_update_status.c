@@ -850,8 +850,15 @@ ngx_http_staged_update_tables_json(u_char *dst,
 
     ngx_memzero(&w, sizeof(ngx_http_staged_update_w_t));
 
+    ngx_http_staged_update_tables(&w, track);
+
+    if (dst == NULL) {
+        return w.len;
+    }
+
     w.p = dst;
-    w.last = dst ? (u_char *) -1 : NULL;
+    w.last = dst + w.len;
+    w.len = 0;
 
     ngx_http_staged_update_tables(&w, track);
 

@@ -111,6 +111,46 @@ tally($after, $status, $hh, $b);
 
 compare('after the reload and one more check');
 
+# a reload with other tables: shard-2 goes, shard-3 and a rule come; the
+# counters of the names that stay are kept, the new ones start at 0
+
+my $j1 = $t->status_json->{tracks}[0];
+my $rel = $t->root . '/rel';
+
+ok($t->reload(tables => <<"TABLES"), 'a reload with other tables');
+        rule     1.5.0-1.9.*  50%;
+        rule     1.2.*  30%;
+        server   shard-1  latest=1.9.0  release=$rel/1.9.0
+                          minimum=1.5.0  default=20%;
+        rule     shard-1  1.7.*  60%;
+        server   shard-3  latest=1.9.0  minimum=1.5.0  default=5%;
+TABLES
+
+my $j2 = $t->status_json->{tracks}[0];
+my (%before, %after);
+
+for ([$j1, \%before], [$j2, \%after]) {
+    my ($j, $h) = @$_;
+
+    for my $s (@{ $j->{scopes} }) {
+        $h->{"$s->{scope}:$_->{rule}"} = "$_->{checks}/$_->{upgrades}"
+            for @{ $s->{rules} };
+    }
+}
+
+my @kept = grep { exists $after{$_} } sort keys %before;
+my @new = grep { !exists $before{$_} } sort keys %after;
+
+is_deeply([ @after{@kept} ], [ @before{@kept} ],
+          'the counters of ' . @kept . ' scopes and rules that stay are kept');
+is_deeply([ sort @new ], [ 'game:1.2.*', map { "shard-3:$_" }
+                                         qw(default latest minimum) ],
+          'the new scope and rule are there');
+is_deeply([ @after{@new} ], [ ('0/0') x @new ], 'they start at 0');
+ok(!grep({ /^shard-2:/ } keys %after), 'shard-2 is gone from the status');
+is_deeply($j2->{versions}, $j1->{versions}, 'the client versions are kept');
+is_deeply($j2->{invalid}, $j1->{invalid}, 'the invalid checks are kept');
+
 $t->stop;
 
 unlike($t->error_log, qr/\[(alert|crit|emerg)\]/, 'no alert in the log');

@@ -91,7 +91,7 @@ sub port { $_[0]{port} }
 sub root { $_[0]{root} }
 
 # the configuration: the demo's tables; counters=<line> replaces the
-# counters line of the track
+# counters line of the track, tables=<lines> its rules and servers
 
 sub conf {
     my ($self, %o) = @_;
@@ -100,6 +100,13 @@ sub conf {
     my $load = join '', map { "load_module $_;\n" } @{ $self->{modules} };
     my $counters = $o{counters} // 'counters versions=8 installations=4;';
     my $p = $self->{prefix};
+    my $tables = $o{tables} // <<"TABLES";
+        rule     1.5.0-1.9.*  50%;
+        server   shard-1  latest=1.9.0  release=$rel/1.9.0
+                          minimum=1.5.0  default=20%;
+        rule     shard-1  1.7.*  60%;
+        server   shard-2  latest=1.9.0  minimum=1.5.0  default=0%;
+TABLES
 
     return <<"CONF";
 $load
@@ -123,11 +130,7 @@ http {
         latest   2.0.0  $rel/2.0.0;
         minimum  1.0.0;
         default  10%;
-        rule     1.5.0-1.9.*  50%;
-        server   shard-1  latest=1.9.0  release=$rel/1.9.0
-                          minimum=1.5.0  default=20%;
-        rule     shard-1  1.7.*  60%;
-        server   shard-2  latest=1.9.0  minimum=1.5.0  default=0%;
+$tables
         token    secret=$self->{root}/token.secret;
     }
 
