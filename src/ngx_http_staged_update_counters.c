@@ -595,11 +595,6 @@ ngx_http_staged_update_count(ngx_http_staged_update_track_t *track,
     }
 
     if (vc && vc->vslot) {
-
-        if (vc->vslot == &c->other) {
-            goto other;
-        }
-
         s = vc->vslot;
         goto found;
     }
@@ -617,13 +612,13 @@ ngx_http_staged_update_count(ngx_http_staged_update_track_t *track,
         if (cur == 0) {
 
             if (c->sh->used >= c->versions) {
-                goto full;
+                break;
             }
 
             k = ngx_atomic_fetch_add(&c->sh->used, 1);
 
             if (k >= c->versions) {
-                goto full;
+                break;
             }
 
             if (ngx_atomic_cmp_set(&s->hash, 0, h)) {
@@ -652,17 +647,8 @@ ngx_http_staged_update_count(ngx_http_staged_update_track_t *track,
         }
     }
 
-    goto other;
-
-full:
-
-    /* the table of versions only fills: this version stays "other" */
-
-    if (vc) {
-        vc->vslot = &c->other;
-    }
-
-other:
+    /* not found, and no room left: "other" (not remembered in the cache:
+     * another process may be writing this very version into the table) */
 
     (void) ngx_atomic_fetch_add(&c->sh->other, 1);
     return;

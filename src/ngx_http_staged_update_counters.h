@@ -114,8 +114,6 @@ struct ngx_http_staged_update_counters_s {
     ngx_atomic_t                        none[2]; /* where slots count when
                                                     off: this process's */
     ngx_http_staged_update_vcache_t    *vcache;  /* VCACHE, this worker's */
-    ngx_http_staged_update_vslot_t      other;   /* a vcache entry's vslot
-                                                    when the table is full */
 };
 
 
