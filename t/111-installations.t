@@ -89,7 +89,12 @@ sub run_parallel {
                 POSIX::_exit(2);
             }
 
-            my $bad = grep { $_->[0] != 204 && $_->[0] != 200 } @$answers;
+            my ($bad) = grep { $_->[0] != 204 && $_->[0] != 200 } @$answers;
+
+            print STDERR "client $k: $bad->[0] $bad->[2]\n" if $bad;
+            print STDERR "client $k: " . @$answers . " answers of " . @mine
+                         . "\n" if @$answers != @mine;
+
             POSIX::_exit($bad || @$answers != @mine ? 1 : 0);
         }
 
@@ -103,5 +108,8 @@ sub run_parallel {
         $failed++ if $?;
     }
 
-    die "a client got an error answer\n" if $failed;
+    die "a client got an error answer; the error log:\n"
+        . join("\n", grep { /\[(?:alert|crit|emerg|error|info)\]/ }
+                          split /\n/, $t->error_log) . "\n"
+        if $failed;
 }
