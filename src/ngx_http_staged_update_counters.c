@@ -249,8 +249,9 @@ ngx_http_staged_update_counters_track(ngx_conf_t *cf,
 
     c->downloads = ngx_pcalloc(cf->pool, (track->releases.nelts + 1)
                                          * sizeof(ngx_atomic_t *));
-    c->vcache = ngx_pcalloc(cf->pool, NGX_HTTP_STAGED_UPDATE_VCACHE
-                                      * sizeof(ngx_http_staged_update_vcache_t));
+    c->vcache = ngx_pcalloc(cf->pool,
+                            NGX_HTTP_STAGED_UPDATE_VCACHE
+                            * sizeof(ngx_http_staged_update_vcache_t));
     if (c->downloads == NULL || c->vcache == NULL) {
         return NGX_ERROR;
     }

@@ -50,7 +50,7 @@ typedef struct {
                                                     [1] an upgrade */
     uint32_t                            pct;     /* as configured */
     uint32_t                            pct_len;
-    u_char                              pct_text[NGX_HTTP_STAGED_UPDATE_PCT_LEN];
+    u_char                  pct_text[NGX_HTTP_STAGED_UPDATE_PCT_LEN];
 } ngx_http_staged_update_slot_t;
 
 

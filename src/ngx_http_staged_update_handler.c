@@ -785,8 +785,8 @@ ngx_http_staged_update_send(ngx_http_request_t *r, ngx_str_t *part,
     } while (len);
 
     r->headers_out.content_length = ngx_http_staged_update_header(r,
-                                        &(ngx_str_t) ngx_string("Content-Length"),
-                                        p, last - p);
+                                  &(ngx_str_t) ngx_string("Content-Length"),
+                                  p, last - p);
     if (r->headers_out.content_length == NULL) {
         return NGX_ERROR;
     }

@@ -367,7 +367,8 @@ ngx_http_staged_update_status_handler(ngx_http_request_t *r)
     tracks = smcf->tracks.elts;
     n = smcf->tracks.nelts;
 
-    snap = ngx_pcalloc(r->pool, (n + 1) * sizeof(ngx_http_staged_update_snap_t));
+    snap = ngx_pcalloc(r->pool,
+                       (n + 1) * sizeof(ngx_http_staged_update_snap_t));
     if (snap == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
