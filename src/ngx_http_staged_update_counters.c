@@ -583,7 +583,7 @@ ngx_http_staged_update_count(ngx_http_staged_update_track_t *track,
     uint64_t                            h;
     ngx_uint_t                          i, probes, spin, shift;
     ngx_atomic_t                       *word;
-    ngx_atomic_uint_t                   p0, p1, cur, k, old, state;
+    ngx_atomic_uint_t                   hv, cur, k, old, state;
     ngx_http_staged_update_vslot_t     *s;
     ngx_http_staged_update_counters_t  *c;
 
@@ -600,11 +600,15 @@ ngx_http_staged_update_count(ngx_http_staged_update_track_t *track,
         goto found;
     }
 
-    h = ngx_http_staged_update_version_hash(v->part);
-    p0 = ((ngx_atomic_uint_t) v->part[0] << 32) | v->part[1];
-    p1 = ((ngx_atomic_uint_t) v->part[2] << 32) | v->part[3];
+    /* the hash as the atomics hold it, never 0 (a free slot) */
 
-    i = h & (c->cap - 1);
+    hv = (ngx_atomic_uint_t) ngx_http_staged_update_version_hash(v->part);
+
+    if (hv == 0) {
+        hv = 1;
+    }
+
+    i = hv & (c->cap - 1);
 
     for (probes = 0; probes < c->cap; probes++, i = (i + 1) & (c->cap - 1)) {
         s = &c->vslots[i];
@@ -622,9 +626,11 @@ ngx_http_staged_update_count(ngx_http_staged_update_track_t *track,
                 break;
             }
 
-            if (ngx_atomic_cmp_set(&s->hash, 0, h)) {
-                s->part[0] = p0;
-                s->part[1] = p1;
+            if (ngx_atomic_cmp_set(&s->hash, 0, hv)) {
+                s->part[0] = v->part[0];
+                s->part[1] = v->part[1];
+                s->part[2] = v->part[2];
+                s->part[3] = v->part[3];
                 ngx_memory_barrier();
                 s->state = (k < c->installations) ? 2 + k : 1;
                 goto found;
@@ -635,7 +641,7 @@ ngx_http_staged_update_count(ngx_http_staged_update_track_t *track,
             cur = s->hash;
         }
 
-        if (cur != h) {
+        if (cur != hv) {
             continue;
         }
 
@@ -643,7 +649,10 @@ ngx_http_staged_update_count(ngx_http_staged_update_track_t *track,
             ngx_cpu_pause();
         }
 
-        if (s->state && s->part[0] == p0 && s->part[1] == p1) {
+        if (s->state
+            && s->part[0] == v->part[0] && s->part[1] == v->part[1]
+            && s->part[2] == v->part[2] && s->part[3] == v->part[3])
+        {
             goto found;
         }
     }
@@ -743,8 +752,8 @@ void
 ngx_http_staged_update_vslot_version(ngx_http_staged_update_vslot_t *s,
     ngx_http_staged_update_version_t *v)
 {
-    v->part[0] = (uint32_t) (s->part[0] >> 32);
-    v->part[1] = (uint32_t) s->part[0];
-    v->part[2] = (uint32_t) (s->part[1] >> 32);
-    v->part[3] = (uint32_t) s->part[1];
+    v->part[0] = (uint32_t) s->part[0];
+    v->part[1] = (uint32_t) s->part[1];
+    v->part[2] = (uint32_t) s->part[2];
+    v->part[3] = (uint32_t) s->part[3];
 }

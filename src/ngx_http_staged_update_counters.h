@@ -58,12 +58,12 @@ typedef struct {
 
 typedef struct {
     ngx_atomic_t                        hash;    /* 0: free */
-    ngx_atomic_t                        part[2];
+    ngx_atomic_t                        part[NGX_HTTP_STAGED_UPDATE_VERSION_PARTS];
     ngx_atomic_t                        state;   /* 0: being written,
                                                     1: ready, 2 + k: ready
                                                     with sketch k */
     ngx_atomic_t                        checks;
-    ngx_atomic_t                        pad[3];
+    ngx_atomic_t                        pad;
 } ngx_http_staged_update_vslot_t;
 
 
