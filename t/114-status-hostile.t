@@ -75,6 +75,23 @@ for my $c (@cases) {
     }
 }
 
+# --- the format from Accept ----------------------------------------------------
+
+for ([ 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;'
+       . 'version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+       qr{^text/plain; version=0\.0\.4}, 'Prometheus\'s own Accept' ],
+     [ 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+       qr{^text/html}, 'a browser\'s Accept' ],
+     [ 'application/json', qr{^application/json}, 'Accept: application/json' ])
+{
+    my ($accept, $type, $name) = @$_;
+    my ($status, $h) = $t->get('/update/status',
+                               headers => { Accept => $accept });
+
+    ok($status == 200 && ($h->{'content-type'} // '') =~ $type,
+       "$name: $h->{'content-type'}");
+}
+
 # --- a load run with 100 scrapes a second ------------------------------------
 
 my $SECONDS = 5;
