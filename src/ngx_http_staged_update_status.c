@@ -78,6 +78,8 @@ static ngx_int_t ngx_http_staged_update_status_error(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
 static ngx_int_t ngx_http_staged_update_status_send(ngx_http_request_t *r,
     ngx_str_t *type, u_char *data, size_t len);
+static ngx_int_t ngx_http_staged_update_status_header(ngx_http_request_t *r,
+    char *key, char *value);
 
 
 /* a literal (the "" makes anything else a compile error) */
@@ -319,24 +321,17 @@ ngx_http_staged_update_status_handler(ngx_http_request_t *r)
 {
     ngx_int_t                             rc;
     ngx_uint_t                            i, n, format;
-    ngx_table_elt_t                      *h;
     ngx_http_staged_update_w_t            w;
     ngx_http_staged_update_snap_t        *snap;
     ngx_http_staged_update_track_t      **tracks;
     ngx_http_staged_update_main_conf_t   *smcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_http_staged_update_status_header(r, "Allow", "GET, HEAD")
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "GET, HEAD");
-#if (nginx_version >= 1023000)
-        h->next = NULL;
-#endif
 
         return ngx_http_staged_update_status_error(r, NGX_HTTP_NOT_ALLOWED,
                    &ngx_http_staged_update_status_errors[0]);
@@ -1383,22 +1378,15 @@ static ngx_int_t
 ngx_http_staged_update_status_send(ngx_http_request_t *r, ngx_str_t *type,
     u_char *data, size_t len)
 {
-    ngx_int_t         rc;
-    ngx_buf_t        *b;
-    ngx_chain_t       out;
-    ngx_table_elt_t  *h;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_staged_update_status_header(r, "Cache-Control", "no-store")
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
 
     if (r->headers_out.status == 0) {
         r->headers_out.status = NGX_HTTP_OK;
@@ -1429,4 +1417,28 @@ ngx_http_staged_update_status_send(ngx_http_request_t *r, ngx_str_t *type,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_staged_update_status_header(ngx_http_request_t *r, char *key,
+    char *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value.data = (u_char *) value;
+    h->value.len = ngx_strlen(value);
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
 }
