@@ -19,7 +19,8 @@ PURE     := src/ngx_http_staged_update_version.c \
             src/ngx_http_staged_update_json.c \
             src/ngx_http_staged_update_token.c \
             src/ngx_http_staged_update_minisign.c \
-            src/ngx_http_staged_update_override.c
+            src/ngx_http_staged_update_override.c \
+            src/ngx_http_staged_update_hll.c
 MODSRC   := config ngx_http_staged_update_module.c $(wildcard src/*.c src/*.h)
 
 DEBS     := nginx nginx-dev libssl-dev libpcre2-dev zlib1g-dev build-essential \
@@ -27,7 +28,7 @@ DEBS     := nginx nginx-dev libssl-dev libpcre2-dev zlib1g-dev build-essential \
             liblist-moreutils-perl libhttp-message-perl libio-pty-perl \
             libio-socket-ssl-perl libcurl4-openssl-dev curl python3 openssl \
             dpkg-dev debhelper devscripts lintian git libjansson-dev pkgconf \
-            minisign
+            minisign prometheus chromium
 
 CFLAGS_STRICT := -Wall -Wextra -Werror -Wno-unused-parameter
 

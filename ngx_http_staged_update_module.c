@@ -15,6 +15,8 @@
 #include "src/ngx_http_staged_update_zone.h"
 #include "src/ngx_http_staged_update_explain.h"
 #include "src/ngx_http_staged_update_control.h"
+#include "src/ngx_http_staged_update_counters.h"
+#include "src/ngx_http_staged_update_status.h"
 
 #include <openssl/pem.h>
 
@@ -174,6 +176,13 @@ static ngx_command_t  ngx_http_staged_update_commands[] = {
       0,
       NULL },
 
+    { ngx_string("staged_update_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_staged_update_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("staged_update_trace"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -267,12 +276,32 @@ ngx_http_staged_update_postconfiguration(ngx_conf_t *cf)
         }
     }
 
+    /* downloads: checked in the access phase, counted once sent; no
+     * handler in the phases of every request when no location verifies */
+
+    for (i = 0; i < smcf->tracks.nelts; i++) {
+        if (tracks[i]->verified) {
+            break;
+        }
+    }
+
+    if (i == smcf->tracks.nelts) {
+        return ngx_http_staged_update_zones_check(cf);
+    }
+
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
     if (h == NULL) {
         return NGX_ERROR;
     }
 
     *h = ngx_http_staged_update_verify_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_staged_update_log_handler;
 
     return ngx_http_staged_update_zones_check(cf);
 }
@@ -758,6 +787,10 @@ ngx_http_staged_update_track_line(ngx_conf_t *cf, ngx_command_t *dummy,
         return ngx_http_staged_update_track_rule(cf, tcf);
     }
 
+    if (ngx_http_staged_update_is("counters")) {
+        return ngx_http_staged_update_counters_conf(cf, tcf->track);
+    }
+
     if (ngx_http_staged_update_is("include") && n == 2) {
         return ngx_conf_include(cf, dummy, conf);
     }
@@ -888,7 +921,7 @@ ngx_http_staged_update_track_line(ngx_conf_t *cf, ngx_command_t *dummy,
                        "staged_update_track \"%V\": unknown directive or "
                        "wrong number of arguments in \"%V\"; expected zone, "
                        "latest, minimum, default, rule, server, token, sign, "
-                       "inline or include",
+                       "inline, counters or include",
                        name, &value[0]);
     return NGX_CONF_ERROR;
 
@@ -1262,7 +1295,11 @@ ngx_http_staged_update_track_done(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    if (ngx_http_staged_update_answers_init(cf, track) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_staged_update_counters_track(cf, track);
 }
 
 

@@ -9,6 +9,7 @@ bench/download.sh, with the tables of ../shared/bench/README.md:
   module-large.conf  the same answers from 10,000 servers and 1,000 track
                      rules (998 more on versions 1.3.0.N that the mix never
                      asks for), to show that lookups do not slow with size
+                     (all three count: versions=64 installations=8)
   module-tokens.conf module.conf plus "token secret=@REL@/bench.secret
                      ttl=1h;": every file URL of an upgrade answer carries
                      a download token (the cost of the tokens in the mix)
@@ -50,6 +51,7 @@ http { access_log off;
   staged_update_zone bench %s;
   staged_update_track bench {
     zone bench;
+    counters versions=64 installations=8;
     latest 2.0.0 @REL@/2.0.0;
     minimum 1.0.0;
     default 10%%;

@@ -23,6 +23,12 @@ port=${BENCH_PORT:-18191}
 cp "$here"/bench-override*.json "$rel/"          # module-override*.conf
 
 for conf in "$@"; do
+    # a server left on the port (nginx with reuseport shares it) would take
+    # some of the requests and make the count per check too small
+    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+        echo "instructions.sh: 127.0.0.1:$port is in use (BENCH_PORT)" >&2
+        exit 1
+    fi
     dir=$(mktemp -d /tmp/instr.XXXX)
     sed -e "s#@DIR@#$dir#g" -e "s#@PORT@#$port#g" -e "s#@REL@#$rel#g" \
         -e "s#@MODULE@#$so#g" -e 's#daemon on;#daemon off; master_process off;#' \

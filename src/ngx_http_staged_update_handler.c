@@ -23,6 +23,8 @@
 #define ngx_http_staged_update_inline  ngx_inline
 #endif
 
+#include "ngx_http_staged_update_counters.h"
+
 
 #define NGX_HTTP_STAGED_UPDATE_NONE       1
 #define NGX_HTTP_STAGED_UPDATE_UPGRADE    2
@@ -36,6 +38,7 @@ typedef struct {
     ngx_str_t                           rule;
     u_char                              pct[NGX_HTTP_STAGED_UPDATE_PCT_LEN];
     size_t                              pct_len;
+    ngx_atomic_t                       *download; /* files, bytes */
 } ngx_http_staged_update_ctx_t;
 
 
@@ -46,8 +49,9 @@ static ngx_http_staged_update_inline ngx_int_t
     ngx_http_staged_update_input_get(ngx_http_request_t *r,
     ngx_http_staged_update_loc_conf_t *slcf,
     ngx_http_staged_update_track_t *track, ngx_str_t *value,
-    ngx_http_staged_update_version_t *v,
-    const ngx_http_staged_update_scope_t **server, ngx_uint_t *e);
+    ngx_http_staged_update_version_t *v, ngx_http_staged_update_vcache_t **vc,
+    const ngx_http_staged_update_scope_t **server, uint64_t **key,
+    ngx_uint_t *e);
 static ngx_int_t ngx_http_staged_update_answer(ngx_http_request_t *r,
     ngx_http_staged_update_loc_conf_t *slcf,
     ngx_http_staged_update_release_t *rel,
@@ -65,10 +69,12 @@ static ngx_int_t ngx_http_staged_update_redirect(ngx_http_request_t *r,
     ngx_http_staged_update_artifact_t *a, ngx_str_t *client);
 static ngx_int_t ngx_http_staged_update_trace(ngx_http_request_t *r,
     ngx_http_staged_update_ctx_t *ctx);
+static ngx_int_t ngx_http_staged_update_download(ngx_http_request_t *r,
+    ngx_http_staged_update_track_t *track, ngx_str_t *token);
 static ngx_int_t ngx_http_staged_update_error(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
-static ngx_table_elt_t *ngx_http_staged_update_header(ngx_http_request_t *r,
-    ngx_str_t *key, u_char *data, size_t len);
+static ngx_inline ngx_table_elt_t *ngx_http_staged_update_header(
+    ngx_http_request_t *r, ngx_str_t *key, u_char *data, size_t len);
 static ngx_int_t ngx_http_staged_update_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
@@ -97,23 +103,23 @@ static ngx_str_t  ngx_http_staged_update_errors[] = {
                                       "letters, digits, '.', '_', '-' or ':'"),
 #define NGX_HTTP_STAGED_UPDATE_E_UNKNOWN     6
     ngx_http_staged_update_json_error("unknown server"),
-#define NGX_HTTP_STAGED_UPDATE_E_NOTOKEN     7
-    ngx_http_staged_update_json_error("download token is missing"),
-#define NGX_HTTP_STAGED_UPDATE_E_TOKEN       8
-    ngx_http_staged_update_json_error("download token is malformed"),
-#define NGX_HTTP_STAGED_UPDATE_E_EXPIRED     9
-    ngx_http_staged_update_json_error("download token has expired"),
-#define NGX_HTTP_STAGED_UPDATE_E_INVALID     10
-    ngx_http_staged_update_json_error("download token does not open this "
-                                      "file"),
-#define NGX_HTTP_STAGED_UPDATE_E_ESCAPE      11
+#define NGX_HTTP_STAGED_UPDATE_E_ESCAPE      7
     ngx_http_staged_update_json_error("a parameter has a malformed percent "
                                       "escape: a % is followed by two hex "
                                       "digits"),
-#define NGX_HTTP_STAGED_UPDATE_E_NOCLIENT    12
+#define NGX_HTTP_STAGED_UPDATE_E_NOCLIENT    8
     ngx_http_staged_update_json_error("client is missing: the download "
                                       "tokens of this track are bound to a "
-                                      "client key")
+                                      "client key"),
+#define NGX_HTTP_STAGED_UPDATE_E_NOTOKEN     9
+    ngx_http_staged_update_json_error("download token is missing"),
+#define NGX_HTTP_STAGED_UPDATE_E_TOKEN       10
+    ngx_http_staged_update_json_error("download token is malformed"),
+#define NGX_HTTP_STAGED_UPDATE_E_EXPIRED     11
+    ngx_http_staged_update_json_error("download token has expired"),
+#define NGX_HTTP_STAGED_UPDATE_E_INVALID     12
+    ngx_http_staged_update_json_error("download token does not open this "
+                                      "file")
 };
 
 
@@ -164,8 +170,8 @@ static ngx_str_t  ngx_http_staged_update_json = ngx_string("application/json");
 ngx_int_t
 ngx_http_staged_update_handler(ngx_http_request_t *r)
 {
-    u_char                                *p;
     uint32_t                               bucket;
+    uint64_t                               key_hash, *key;
     ngx_int_t                              rc;
     ngx_str_t                              value[NGX_HTTP_STAGED_UPDATE_NINPUTS];
     ngx_uint_t                             e, mandatory;
@@ -175,9 +181,11 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     ngx_http_staged_update_version_t       v;
     ngx_http_staged_update_decision_t      d;
     ngx_http_staged_update_loc_conf_t     *slcf;
+    ngx_http_staged_update_slot_t         *slot;
+    ngx_http_staged_update_vcache_t       *vc;
     const ngx_http_staged_update_scope_t  *server;
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_staged_update_ctx_t));
+    ctx = ngx_palloc(r->pool, sizeof(ngx_http_staged_update_ctx_t));
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -185,12 +193,18 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_http_staged_update_module);
 
     ctx->decision = NGX_HTTP_STAGED_UPDATE_INVALID;
+    ngx_str_null(&ctx->target);
+    ngx_str_null(&ctx->rule);
+    ctx->pct_len = 0;
+    ctx->download = NULL;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_staged_update_module);
     track = slcf->track;
 
-    rc = ngx_http_staged_update_input_get(r, slcf, track, value, &v, &server,
-                                          &e);
+    key = &key_hash;
+
+    rc = ngx_http_staged_update_input_get(r, slcf, track, value, &v, &vc,
+                                          &server, &key, &e);
 
     if (rc == NGX_DECLINED) {
         goto invalid;
@@ -240,28 +254,23 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     /* the trace: "<table>:<latest|minimum|default|rule>" and "50.00" */
 
     ctx->target = rel->version;
-    ctx->pct_len = ngx_http_staged_update_pct_print(ctx->pct, d.pct);
 
-    if (d.rule) {
-        ctx->rule.len = d.rule->text_len;
-        ctx->rule.data = (u_char *) ngx_http_staged_update_str(track->shared,
-                                                           d.rule->text);
+    /* the rule's text, percentage and counters, made at load (counters.c) */
+
+    slot = ngx_http_staged_update_slot(track, &d);
+    ctx->rule = slot->rule;
+
+    if (d.pct == slot->pct) {
+        ngx_memcpy(ctx->pct, slot->pct_text, NGX_HTTP_STAGED_UPDATE_PCT_LEN);
+        ctx->pct_len = slot->pct_len;
 
     } else {
-        ctx->rule = ngx_http_staged_update_reasons[d.reason];
+        ctx->pct_len = ngx_http_staged_update_pct_print(ctx->pct, d.pct);
     }
 
-    p = ngx_pnalloc(r->pool, d.scope->name_len + 1 + ctx->rule.len);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->rule.len = ngx_sprintf(p, "%*s:%V", (size_t) d.scope->name_len,
-                                ngx_http_staged_update_str(track->shared,
-                                                        d.scope->name),
-                                &ctx->rule)
-                    - p;
-    ctx->rule.data = p;
+    ngx_http_staged_update_count(track, slot,
+                                 ctx->decision != NGX_HTTP_STAGED_UPDATE_NONE,
+                                 &v, key, vc);
 
     if (slcf->trace && ngx_http_staged_update_trace(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -283,24 +292,28 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
 
 invalid:
 
+    ngx_http_staged_update_count_error(track, e);
+
     return ngx_http_staged_update_refuse(r, e);
 }
 
 
 /*
- * What a check takes, read and validated: the method, the version parsed,
- * the server looked up in track's tables.  NGX_OK; NGX_DECLINED with the
- * error in *e for a bad request (see ngx_http_staged_update_refuse()); or
- * a status for the handler to return.  The check and staged_update_explain
- * share it (the check inlines it).
+ * What a check takes, read and validated: the method, the version parsed
+ * (or taken from this worker's cache: *vc), the server looked up in
+ * track's tables, the client key checked and hashed (*key: NULL without
+ * one).  NGX_OK; NGX_DECLINED with the error in *e for a bad request (see
+ * ngx_http_staged_update_refuse()); or a status for the handler to return.
+ * The check and staged_update_explain share it (the check inlines it).
  */
 
 static ngx_http_staged_update_inline ngx_int_t
 ngx_http_staged_update_input_get(ngx_http_request_t *r,
     ngx_http_staged_update_loc_conf_t *slcf,
     ngx_http_staged_update_track_t *track, ngx_str_t *value,
-    ngx_http_staged_update_version_t *v,
-    const ngx_http_staged_update_scope_t **server, ngx_uint_t *e)
+    ngx_http_staged_update_version_t *v, ngx_http_staged_update_vcache_t **vc,
+    const ngx_http_staged_update_scope_t **server, uint64_t **key,
+    ngx_uint_t *e)
 {
     ngx_int_t  rc;
 
@@ -314,10 +327,12 @@ ngx_http_staged_update_input_get(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    rc = ngx_http_discard_request_body(r);
+    if (r->headers_in.content_length_n > 0 || r->headers_in.chunked) {
+        rc = ngx_http_discard_request_body(r);
 
-    if (rc != NGX_OK) {
-        return rc;
+        if (rc != NGX_OK) {
+            return rc;
+        }
     }
 
     rc = ngx_http_staged_update_read(r, slcf, value);
@@ -341,9 +356,9 @@ ngx_http_staged_update_input_get(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_staged_update_version_parse(
+    if (ngx_http_staged_update_version_get(track,
             value[NGX_HTTP_STAGED_UPDATE_VERSION].data,
-            value[NGX_HTTP_STAGED_UPDATE_VERSION].len, v)
+            value[NGX_HTTP_STAGED_UPDATE_VERSION].len, v, vc)
         != NULL)
     {
         *e = NGX_HTTP_STAGED_UPDATE_E_VERSION;
@@ -373,20 +388,22 @@ ngx_http_staged_update_input_get(ngx_http_request_t *r,
         }
     }
 
-    if (value[NGX_HTTP_STAGED_UPDATE_CLIENT].len
-        && !ngx_http_staged_update_safe(
-                value[NGX_HTTP_STAGED_UPDATE_CLIENT].data,
-                value[NGX_HTTP_STAGED_UPDATE_CLIENT].len,
-                NGX_HTTP_STAGED_UPDATE_KEY_MAXLEN))
+    if (value[NGX_HTTP_STAGED_UPDATE_CLIENT].len == 0) {
+        *key = NULL;
+
+        /* tokens bound to a client, and no client: tokens anyone could use */
+
+        if (track->token.client) {
+            *e = NGX_HTTP_STAGED_UPDATE_E_NOCLIENT;
+            return NGX_DECLINED;
+        }
+
+    } else if (!ngx_http_staged_update_key_hash(
+                    value[NGX_HTTP_STAGED_UPDATE_CLIENT].data,
+                    value[NGX_HTTP_STAGED_UPDATE_CLIENT].len,
+                    NGX_HTTP_STAGED_UPDATE_KEY_MAXLEN, *key))
     {
         *e = NGX_HTTP_STAGED_UPDATE_E_CLIENT;
-        return NGX_DECLINED;
-    }
-
-    /* tokens bound to a client, and no client: tokens anyone could use */
-
-    if (track->token.client && value[NGX_HTTP_STAGED_UPDATE_CLIENT].len == 0) {
-        *e = NGX_HTTP_STAGED_UPDATE_E_NOCLIENT;
         return NGX_DECLINED;
     }
 
@@ -401,8 +418,13 @@ ngx_http_staged_update_validate(ngx_http_request_t *r,
     ngx_http_staged_update_version_t *v,
     const ngx_http_staged_update_scope_t **server, ngx_uint_t *e)
 {
-    return ngx_http_staged_update_input_get(r, slcf, track, value, v, server,
-                                            e);
+    uint64_t                          key_hash, *key;
+    ngx_http_staged_update_vcache_t  *vc;
+
+    key = &key_hash;
+
+    return ngx_http_staged_update_input_get(r, slcf, track, value, v, &vc,
+                                            server, &key, e);
 }
 
 
@@ -448,15 +470,14 @@ ngx_http_staged_update_read(ngx_http_request_t *r,
 
     while (p < last) {
         name = p;
-        eq = NULL;
 
-        while (p < last && *p != '&') {
-            if (eq == NULL && *p == '=') {
-                eq = p;
-            }
+        p = memchr(p, '&', last - p);
 
-            p++;
+        if (p == NULL) {
+            p = last;
         }
+
+        eq = memchr(name, '=', p - name);
 
         if (eq == NULL) {
             eq = p;
@@ -466,8 +487,12 @@ ngx_http_staged_update_read(ngx_http_request_t *r,
 
             if (input[k].cv == NULL
                 && (size_t) (eq - name) == input[k].arg.len
-                && ngx_strncasecmp(name, input[k].arg.data, input[k].arg.len)
-                   == 0)
+                && ((name[0] ^ input[k].arg.data[0]) & ~0x20) == 0
+                && (ngx_memcmp(name, input[k].arg.data, input[k].arg.len)
+                    == 0
+                    || ngx_strncasecmp(name, input[k].arg.data,
+                                       input[k].arg.len)
+                       == 0))
             {
                 if (seen & (1 << k)) {
                     return NGX_DECLINED;
@@ -552,6 +577,16 @@ ngx_http_staged_update_answer(ngx_http_request_t *r,
                                                &rel->artifacts[a], client);
     }
 
+    /* without a server ID or tokens: one piece, made at load */
+
+    if (server->len == 0 && !track->token.on && rel->whole
+        && rel->whole[2 * (a + 1) + mandatory].len)
+    {
+        return ngx_http_staged_update_send(r,
+                                           &rel->whole[2 * (a + 1) + mandatory],
+                                           1);
+    }
+
     /* head, the server ID, the artifact, mid, the files, the tail */
 
     n = 0;
@@ -564,7 +599,11 @@ ngx_http_staged_update_answer(ngx_http_request_t *r,
         }
 
         part[n].data = p;
-        part[n++].len = ngx_sprintf(p, ",\"server\":\"%V\"", server) - p;
+        p = ngx_cpymem(p, ",\"server\":\"", sizeof(",\"server\":\"") - 1);
+        p = ngx_cpymem(p, server->data, server->len);
+        *p++ = '"';
+        part[n].len = p - part[n].data;
+        n++;
     }
 
     if (track->token.on) {
@@ -592,6 +631,74 @@ ngx_http_staged_update_answer(ngx_http_request_t *r,
     part[n++] = rel->tail;
 
     return ngx_http_staged_update_send(r, part, n);
+}
+
+
+/*
+ * The whole manifests of a track's releases, for each artifact (and none)
+ * and with "mandatory" false and true: an answer without a server ID or
+ * tokens is then sent in one piece.  Left out above 64k.
+ */
+
+ngx_int_t
+ngx_http_staged_update_answers_init(ngx_conf_t *cf,
+    ngx_http_staged_update_track_t *track)
+{
+    u_char                            *p;
+    size_t                             len;
+    ngx_int_t                          a;
+    ngx_uint_t                         i, m;
+    ngx_str_t                         *w;
+    ngx_http_staged_update_release_t  *rel;
+
+    if (track->token.on) {
+        return NGX_OK;
+    }
+
+    rel = track->releases.elts;
+
+    for (i = 0; i < track->releases.nelts; i++) {
+        rel[i].whole = ngx_pcalloc(cf->pool, 2 * (rel[i].nartifacts + 1)
+                                             * sizeof(ngx_str_t));
+        if (rel[i].whole == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (a = -1; a < (ngx_int_t) rel[i].nartifacts; a++) {
+            for (m = 0; m < 2; m++) {
+                len = rel[i].head[m].len + rel[i].mid.len + rel[i].list.len
+                      + rel[i].tail.len
+                      + (a == -1 ? 0 : rel[i].artifacts[a].part.len);
+
+                if (len > 65536) {
+                    continue;
+                }
+
+                p = ngx_pnalloc(cf->pool, len);
+                if (p == NULL) {
+                    return NGX_ERROR;
+                }
+
+                w = &rel[i].whole[2 * (a + 1) + m];
+                w->data = p;
+
+                p = ngx_cpymem(p, rel[i].head[m].data, rel[i].head[m].len);
+
+                if (a != -1) {
+                    p = ngx_cpymem(p, rel[i].artifacts[a].part.data,
+                                   rel[i].artifacts[a].part.len);
+                }
+
+                p = ngx_cpymem(p, rel[i].mid.data, rel[i].mid.len);
+                p = ngx_cpymem(p, rel[i].list.data, rel[i].list.len);
+                p = ngx_cpymem(p, rel[i].tail.data, rel[i].tail.len);
+
+                w->len = p - w->data;
+            }
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -751,6 +858,8 @@ ngx_int_t
 ngx_http_staged_update_send(ngx_http_request_t *r, ngx_str_t *part,
     ngx_uint_t n)
 {
+    off_t         len;
+    u_char       *p, *last;
     ngx_int_t     rc;
     ngx_buf_t    *b;
     ngx_uint_t    i;
@@ -766,6 +875,29 @@ ngx_http_staged_update_send(ngx_http_request_t *r, ngx_str_t *part,
 
     for (i = 0; i < n; i++) {
         r->headers_out.content_length_n += part[i].len;
+    }
+
+    /* the header's digits here: cheaper than the filter's ngx_sprintf() */
+
+    p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = r->headers_out.content_length_n;
+    last = p + NGX_OFF_T_LEN;
+    p = last;
+
+    do {
+        *--p = (u_char) ('0' + len % 10);
+        len /= 10;
+    } while (len);
+
+    r->headers_out.content_length = ngx_http_staged_update_header(r,
+                                  &(ngx_str_t) ngx_string("Content-Length"),
+                                  p, last - p);
+    if (r->headers_out.content_length == NULL) {
+        return NGX_ERROR;
     }
 
     rc = ngx_http_send_header(r);
@@ -866,7 +998,7 @@ ngx_http_staged_update_verify_handler(ngx_http_request_t *r)
                                                 ngx_time()))
     {
     case NGX_HTTP_STAGED_UPDATE_TOKEN_OK:
-        return NGX_DECLINED;
+        return ngx_http_staged_update_download(r, track, &token);
 
     case NGX_HTTP_STAGED_UPDATE_TOKEN_EXPIRED:
         e = NGX_HTTP_STAGED_UPDATE_E_EXPIRED;
@@ -893,6 +1025,64 @@ forbidden:
     ngx_http_finalize_request(r, rc);
 
     return NGX_DONE;
+}
+
+
+/* a download that a token opened: counted once it is sent */
+
+static ngx_int_t
+ngx_http_staged_update_download(ngx_http_request_t *r,
+    ngx_http_staged_update_track_t *track, ngx_str_t *token)
+{
+    ngx_atomic_t                  *n;
+    ngx_http_staged_update_ctx_t  *ctx;
+
+    n = ngx_http_staged_update_count_download(track, token->data, token->len);
+
+    if (n == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_staged_update_ctx_t));
+    if (ctx == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ctx->download = n;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_staged_update_module);
+
+    return NGX_DECLINED;
+}
+
+
+/* the log phase: a download's file and the bytes of its body sent */
+
+ngx_int_t
+ngx_http_staged_update_log_handler(ngx_http_request_t *r)
+{
+    off_t                          sent;
+    ngx_http_staged_update_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_staged_update_module);
+
+    if (ctx == NULL || ctx->download == NULL) {
+        return NGX_OK;
+    }
+
+    sent = r->connection->sent - r->header_size;
+
+    if (r->headers_out.status == NGX_HTTP_OK
+        || r->headers_out.status == NGX_HTTP_PARTIAL_CONTENT)
+    {
+        (void) ngx_atomic_fetch_add(&ctx->download[0], 1);
+    }
+
+    if (sent > 0) {
+        (void) ngx_atomic_fetch_add(&ctx->download[1], sent);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -976,7 +1166,7 @@ ngx_http_staged_update_no_store(ngx_http_request_t *r)
 }
 
 
-static ngx_table_elt_t *
+static ngx_inline ngx_table_elt_t *
 ngx_http_staged_update_header(ngx_http_request_t *r, ngx_str_t *key,
     u_char *data, size_t len)
 {

@@ -13,6 +13,9 @@
 
 ngx_int_t ngx_http_staged_update_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_staged_update_verify_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_staged_update_log_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_staged_update_answers_init(ngx_conf_t *cf,
+    ngx_http_staged_update_track_t *track);
 ngx_int_t ngx_http_staged_update_add_variables(ngx_conf_t *cf);
 
 /* what the check and staged_update_explain share */

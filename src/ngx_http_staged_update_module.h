@@ -76,6 +76,10 @@ typedef struct {
     ngx_str_t                          list;      /* ,"files":[...] */
     ngx_str_t                          tail;
 
+    /* [2 * (a + 1) + mandatory]: the whole manifest without a server ID
+     * or tokens, made at load when it is at most 64k, for artifact a */
+    ngx_str_t                         *whole;
+
     /* this worker's tokens for the current expiry (no client binding) */
     time_t                             expires;
     ngx_pool_t                        *pool;
@@ -97,6 +101,8 @@ typedef struct {
 
 
 typedef struct ngx_http_staged_update_zone_s  ngx_http_staged_update_zone_t;
+typedef struct ngx_http_staged_update_counters_s
+    ngx_http_staged_update_counters_t;
 
 
 /* where a rule is written, for staged_update_explain */
@@ -117,6 +123,7 @@ typedef struct {
     ngx_http_staged_update_origin_t   *origins;   /* of the table's rules,
                                                      by rule_index() */
     void                              *live;      /* its overrides, beside */
+    ngx_http_staged_update_counters_t *counters;  /* see counters.h */
 
     ngx_http_staged_update_token_conf_t  token;
     EVP_PKEY                          *keys[NGX_HTTP_STAGED_UPDATE_MAX_KEYS];

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ngx_http_staged_update_table.h"
+#include "ngx_http_staged_update_hll.h"
 
 
 #define ngx_http_staged_update_align(n)  (((n) + 3) & ~((size_t) 3))
@@ -24,25 +25,67 @@ static const ngx_http_staged_update_rule_t *ngx_http_staged_update_rule_find(
     const ngx_http_staged_update_version_t *v);
 
 
+/* 1 for the characters of a server ID or a client key */
+
+static const u_char  ngx_http_staged_update_safe_chars[256] = {
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['.'] = 1, ['_'] = 1, ['-'] = 1, [':'] = 1
+};
+
+
 int
 ngx_http_staged_update_safe(const u_char *p, size_t len, size_t max)
 {
-    u_char  c;
+    const u_char  *end;
 
     if (len == 0 || len > max) {
         return 0;
     }
 
-    while (len--) {
-        c = *p++;
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9')
-              || c == '.' || c == '_' || c == '-' || c == ':'))
-        {
+    for (end = p + len; p < end; p++) {
+        if (!ngx_http_staged_update_safe_chars[*p]) {
             return 0;
         }
     }
+
+    return 1;
+}
+
+
+int
+ngx_http_staged_update_key_hash(const u_char *p, size_t len, size_t max,
+    uint64_t *h)
+{
+    uint64_t       hash;
+    const u_char  *end;
+
+    if (len == 0 || len > max) {
+        return 0;
+    }
+
+    hash = 0xcbf29ce484222325ULL;
+
+    for (end = p + len; p < end; p++) {
+        if (!ngx_http_staged_update_safe_chars[*p]) {
+            return 0;
+        }
+
+        hash ^= *p;
+        hash *= 0x100000001b3ULL;
+    }
+
+    *h = ngx_http_staged_update_mix64(hash);
 
     return 1;
 }

@@ -134,6 +134,14 @@ typedef struct {
 /* a server ID or a client key: letters, digits, ".", "_", "-", ":" */
 int ngx_http_staged_update_safe(const u_char *p, size_t len, size_t max);
 
+/*
+ * A client key checked as ngx_http_staged_update_safe() does, and in the
+ * same pass its hash for the installations sketch, in *h: the same value
+ * as ngx_http_staged_update_hll_hash() (FNV-1a, then the finalizer).
+ */
+int ngx_http_staged_update_key_hash(const u_char *p, size_t len, size_t max,
+    uint64_t *h);
+
 const char *ngx_http_staged_update_pct_parse(const u_char *p, size_t len,
     uint32_t *pct);
 size_t ngx_http_staged_update_pct_print(u_char *buf, uint32_t pct);

@@ -11,12 +11,57 @@ static const char *ngx_http_staged_update_version_parse_bound(const u_char *p,
     size_t len, ngx_http_staged_update_version_t *v, unsigned *wildcard);
 
 
+/*
+ * A check's version: a short loop for a well-formed one; anything else
+ * goes to the full parser, for its message.
+ */
+
 const char *
 ngx_http_staged_update_version_parse(const u_char *p, size_t len,
     ngx_http_staged_update_version_t *v)
 {
-    unsigned     wildcard;
-    const char  *err;
+    size_t         n;
+    unsigned       c, wildcard;
+    uint32_t       value;
+    const char    *err;
+    const u_char  *q, *start, *end;
+
+    q = p;
+    end = p + len;
+    n = 0;
+
+    if (len && len <= NGX_HTTP_STAGED_UPDATE_VERSION_MAXLEN) {
+
+        for ( ;; ) {
+            start = q;
+            value = 0;
+
+            while (q < end && (c = (unsigned) *q - '0') <= 9) {
+                value = value * 10 + c;
+                q++;
+            }
+
+            if (q == start || q - start > NGX_HTTP_STAGED_UPDATE_VERSION_DIGITS
+                || n == NGX_HTTP_STAGED_UPDATE_VERSION_PARTS)
+            {
+                break;
+            }
+
+            v->part[n++] = value;
+
+            if (q == end) {
+                while (n < NGX_HTTP_STAGED_UPDATE_VERSION_PARTS) {
+                    v->part[n++] = 0;
+                }
+
+                return NULL;
+            }
+
+            if (*q != '.' || ++q == end) {
+                break;
+            }
+        }
+    }
 
     err = ngx_http_staged_update_version_parse_bound(p, len, v, &wildcard);
 
@@ -163,23 +208,6 @@ ngx_http_staged_update_version_parse_bound(const u_char *p, size_t len,
 
     return NULL;
 }
-
-
-int
-ngx_http_staged_update_version_cmp(const ngx_http_staged_update_version_t *a,
-    const ngx_http_staged_update_version_t *b)
-{
-    size_t  i;
-
-    for (i = 0; i < NGX_HTTP_STAGED_UPDATE_VERSION_PARTS; i++) {
-        if (a->part[i] != b->part[i]) {
-            return a->part[i] < b->part[i] ? -1 : 1;
-        }
-    }
-
-    return 0;
-}
-
 
 
 size_t

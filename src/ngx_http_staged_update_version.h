@@ -53,15 +53,28 @@ const char *ngx_http_staged_update_range_parse(const u_char *p, size_t len,
  * The normalized text of a version, the one the sticky draw salts with:
  * its numbers without leading zeros, at least three ("2.0" and "2.0.0"
  * are "2.0.0"), a fourth only when it is not 0 ("1.2.3.0" is "1.2.3");
- * a pattern's wildcard part is printed as "*" ("1.7.*").  buf has room for NGX_HTTP_STAGED_UPDATE_VERSION_MAXLEN bytes; returns
- * the length.
+ * a pattern's wildcard part is printed as "*" ("1.7.*").  buf has room
+ * for NGX_HTTP_STAGED_UPDATE_VERSION_MAXLEN bytes; returns the length.
  */
 size_t ngx_http_staged_update_version_print(u_char *buf,
     const ngx_http_staged_update_version_t *v);
 
-int ngx_http_staged_update_version_cmp(
-    const ngx_http_staged_update_version_t *a,
-    const ngx_http_staged_update_version_t *b);
+/* inline: the decision compares versions several times a check */
+
+static inline int
+ngx_http_staged_update_version_cmp(const ngx_http_staged_update_version_t *a,
+    const ngx_http_staged_update_version_t *b)
+{
+    size_t  i;
+
+    for (i = 0; i < NGX_HTTP_STAGED_UPDATE_VERSION_PARTS; i++) {
+        if (a->part[i] != b->part[i]) {
+            return a->part[i] < b->part[i] ? -1 : 1;
+        }
+    }
+
+    return 0;
+}
 
 
 #endif /* _NGX_HTTP_STAGED_UPDATE_VERSION_H_INCLUDED_ */

@@ -16,12 +16,14 @@
 
 #include "ngx_http_staged_update_zone.h"
 #include "ngx_http_staged_update_state.h"
+#include "ngx_http_staged_update_counters.h"
 
 
 typedef struct {
     ngx_queue_t                         sets;
     ngx_uint_t                          generation;
     void                               *state;     /* live overrides */
+    void                               *counters;  /* see counters.c */
 } ngx_http_staged_update_shctx_t;
 
 
@@ -42,6 +44,8 @@ static size_t ngx_http_staged_update_set_head(ngx_uint_t npids);
 static void ngx_http_staged_update_sweep(ngx_http_staged_update_zone_t *zone,
     void *running, size_t *held, ngx_uint_t *nheld);
 static size_t ngx_http_staged_update_zone_other(ngx_shm_zone_t *shm_zone);
+static size_t ngx_http_staged_update_zone_need(ngx_shm_zone_t *shm_zone,
+    size_t size, size_t held);
 static void ngx_http_staged_update_too_small(ngx_shm_zone_t *shm_zone,
     size_t size, size_t held, ngx_uint_t nheld);
 static ngx_uint_t ngx_http_staged_update_alive(ngx_pid_t pid);
@@ -223,6 +227,7 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     u_char                           *p;
     size_t                            size, len, held;
+    ngx_int_t                         crc;
     ngx_uint_t                        i, npids, nheld;
     ngx_slab_pool_t                  *shpool;
     ngx_core_conf_t                  *ccf;
@@ -244,8 +249,13 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             zone->sh = zone->shpool->data;
 
         } else {
+            /* the header and the slab errors' context: one allocation */
+
+            len = sizeof(" in staged_update_zone \"\"")
+                  + shm_zone->shm.name.len;
+
             sh = ngx_slab_alloc(zone->shpool,
-                                sizeof(ngx_http_staged_update_shctx_t));
+                                sizeof(ngx_http_staged_update_shctx_t) + len);
             if (sh == NULL) {
                 return NGX_ERROR;
             }
@@ -253,17 +263,12 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             ngx_queue_init(&sh->sets);
             sh->generation = 0;
             sh->state = NULL;
+            sh->counters = NULL;
 
             zone->sh = sh;
             zone->shpool->data = sh;
 
-            len = sizeof(" in staged_update_zone \"\"")
-                  + shm_zone->shm.name.len;
-
-            zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
-            if (zone->shpool->log_ctx == NULL) {
-                return NGX_ERROR;
-            }
+            zone->shpool->log_ctx = (u_char *) (sh + 1);
 
             ngx_sprintf(zone->shpool->log_ctx, " in staged_update_zone \"%V\"%Z",
                         &shm_zone->shm.name);
@@ -300,6 +305,19 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     set = ngx_slab_alloc_locked(shpool, size);
 
+    /* the counters, kept by name across reloads (counters.c) */
+
+    crc = NGX_OK;
+
+    if (set) {
+        crc = ngx_http_staged_update_counters_zone(zone, &sh->counters);
+
+        if (crc != NGX_OK) {
+            ngx_slab_free_locked(shpool, set);
+            set = NULL;
+        }
+    }
+
     if (set && ozone == NULL) {
 
         /* a new zone: a reload must find room for a second set */
@@ -324,6 +342,18 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
+
+    if (crc != NGX_OK) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "staged_update_zone \"%V\" of %uzk is too small for "
+                      "the counters of its tracks: they take %uz bytes "
+                      "besides the tables; use at least %uzk, or "
+                      "\"counters off;\" in the tracks",
+                      &shm_zone->shm.name, shm_zone->shm.size / 1024,
+                      ngx_http_staged_update_counters_size(zone),
+                      ngx_http_staged_update_zone_need(shm_zone, size, held));
+        return NGX_ERROR;
+    }
 
     if (set == NULL) {
         ngx_http_staged_update_too_small(shm_zone, size, held, nheld);
@@ -418,7 +448,33 @@ ngx_http_staged_update_zone_other(ngx_shm_zone_t *shm_zone)
     size = sizeof(ngx_http_staged_update_shctx_t)
            + sizeof(" in staged_update_zone \"\"") + shm_zone->shm.name.len;
 
-    return ngx_align(size, ngx_pagesize) + 16 * ngx_pagesize;
+    return ngx_align(size, ngx_pagesize) + 16 * ngx_pagesize
+           + ngx_http_staged_update_counters_size(shm_zone->data);
+}
+
+
+/*
+ * The size to advise, in kilobytes, for tables of size bytes besides the
+ * sets that old workers still hold: room for two sets, or for the held
+ * ones and the new one, and what else the zone holds; never at or below
+ * the zone's size.
+ */
+
+static size_t
+ngx_http_staged_update_zone_need(ngx_shm_zone_t *shm_zone, size_t size,
+    size_t held)
+{
+    size_t  need, set;
+
+    set = ngx_align(size, ngx_pagesize);
+    need = ngx_max(2 * set, held + set)
+           + ngx_http_staged_update_zone_other(shm_zone);
+
+    if (need <= shm_zone->shm.size) {
+        need = shm_zone->shm.size + set;
+    }
+
+    return (need + 1023) / 1024;
 }
 
 
@@ -433,17 +489,9 @@ static void
 ngx_http_staged_update_too_small(ngx_shm_zone_t *shm_zone, size_t size,
     size_t held, ngx_uint_t nheld)
 {
-    size_t  need, set;
+    size_t  need;
 
-    set = ngx_align(size, ngx_pagesize);
-    need = ngx_max(2 * set, held + set)
-           + ngx_http_staged_update_zone_other(shm_zone);
-
-    if (need <= shm_zone->shm.size) {
-        need = shm_zone->shm.size + set;
-    }
-
-    need = (need + 1023) / 1024;
+    need = ngx_http_staged_update_zone_need(shm_zone, size, held);
 
     if (nheld == 0) {
         ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,

@@ -1661,7 +1661,7 @@ staged_update_track "game": "zone" is duplicate
     }
 --- must_die
 --- error_log
-staged_update_track "game": unknown directive or wrong number of arguments in "percent"; expected zone, latest, minimum, default, rule, server, token, sign, inline or include
+staged_update_track "game": unknown directive or wrong number of arguments in "percent"; expected zone, latest, minimum, default, rule, server, token, sign, inline, counters or include
 
 
 
@@ -2283,6 +2283,7 @@ rule     shard-1  1.7.*  100%;
 "staged_update_zone updates 32k;
 staged_update_track game {
     zone updates;
+    counters off;
     latest 2.0.0 \$TEST_NGINX_RELEASES/2.0.0;
     server s0 latest=1.9.0 release=\$TEST_NGINX_RELEASES/1.9.0;
 " . CORE::join("", map { "    server s$_ latest=1.9.0;\n    rule s$_ 1.7.* 60%;\n" } 1 .. 100) . "}\n"

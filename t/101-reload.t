@@ -888,6 +888,7 @@ sub conf_text {
         $tracks .= <<"TRACK";
     staged_update_track $name {
         zone     rel;
+        counters off;      # the zone is sized for the tables alone
 
         latest   2.0.0  $rel/2.0.0;
         minimum  1.0.0;
