@@ -44,6 +44,7 @@ typedef struct {
     ngx_uint_t                           nversions;
     ngx_atomic_uint_t                   *downloads;  /* [release][2] */
     ngx_atomic_uint_t                   *targets;    /* [release][3] */
+    ngx_str_t                            live;       /* state.h's JSON */
 } ngx_http_staged_update_snap_t;
 
 
@@ -223,6 +224,16 @@ static const char  ngx_http_staged_update_page[] =
     "    s += '<div class=\"meta\">latest <b>' + esc(tb.latest) + \"</b> &middot; minimum <b>\" +\n"
     "         esc(tb.minimum) + \"</b> &middot; default <b>\" + pct(tb[\"default\"]) + \"</b> &middot; \" +\n"
     "         plural(tb.rules.length, \"rule\") + \" &middot; \" + plural(tb.servers.length, \"server\") + \"</div>\";\n"
+    "    if (t.live) {\n"
+    "      s += '<div class=\"meta live\">' + (t.live.halted ? \"<b>halted</b>\" : t.live.paused ? \"<b>paused</b>\" : \"running\");\n"
+    "      for (i = 0; i < t.live.overrides.length; i++) {\n"
+    "        r = t.live.overrides[i];\n"
+    "        s += \" &middot; \" + esc(r.server || t.track) + \" \" + esc(r.field) + (r.pattern ? \" \" + esc(r.pattern) : \"\") +\n"
+    "             \" \" + esc(r.value) + (r.configured !== undefined ? \" (nginx.conf \" + esc(r.configured) + \")\" : \"\") +\n"
+    "             \" by \" + esc(r.from) + \" at \" + esc(r.when);\n"
+    "      }\n"
+    "      s += \"</div>\";\n"
+    "    }\n"
     "    if (!t.counters) { return s + \"<p>counters off</p></section>\"; }\n"
     "    s += '<div class=\"tiles\">' +\n"
     "         tile(\"none\", \"no upgrade\", p + \"checks.none\", t.checks.none) +\n"
@@ -496,6 +507,7 @@ ngx_http_staged_update_snapshot(ngx_http_request_t *r,
     ngx_http_staged_update_track_t *track, ngx_http_staged_update_snap_t *s)
 {
     u_char                              *regs;
+    uint32_t                             etag;
     ngx_uint_t                           i, k, r0, nslots, nrel, state;
     const ngx_http_staged_update_scope_t *scope;
     ngx_http_staged_update_vslot_t      *vs;
@@ -504,6 +516,14 @@ ngx_http_staged_update_snapshot(ngx_http_request_t *r,
     c = track->counters;
     s->track = track;
     s->on = (c->sh != NULL);
+
+    /* the live overrides: paused, halted, changed percentages */
+
+    if (ngx_http_staged_update_state_json(r->pool, track, 0, &s->live, &etag)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     if (!s->on) {
         return NGX_OK;
@@ -653,6 +673,8 @@ ngx_http_staged_update_render_json(ngx_http_staged_update_w_t *w,
                                      s->track->name.len);
         ngx_http_staged_update_ws(w, ",\"tables\":");
         ngx_http_staged_update_tables(w, s->track);
+        ngx_http_staged_update_ws(w, ",\"live\":");
+        ngx_http_staged_update_w(w, s->live.data, s->live.len);
 
         if (!s->on) {
             ngx_http_staged_update_ws(w, ",\"counters\":false}");

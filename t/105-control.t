@@ -138,6 +138,22 @@ start_nginx($BASE);
          'explain: a paused server still grants mandatory upgrades');
     unlike($x, qr/"step":"override"/, 'explain: no override step for them');
 
+    # the status shows the overrides; explain is never counted
+
+    my $st = get("http://127.0.0.1:$BASE/update/status")->{json}{tracks}[0];
+    is_deeply([ map { ($_->{server} // '') . " $_->{field} $_->{value}" }
+                    @{ $st->{live}{overrides} } ],
+              [ ' default 5.00%', ' rule 10.00%', 'shard-1 paused 1' ],
+              'status: the live overrides') or diag(explain($st->{live}));
+    my $checks = join '/', map { $st->{checks}{$_} } qw(none upgrade mandatory);
+    explanation('version=1.7.0&server=shard-1&client=k2') for 1 .. 5;
+    explanation('version=0.9.0') for 1 .. 5;
+    $st = get("http://127.0.0.1:$BASE/update/status")->{json}{tracks}[0];
+    is(join('/', map { $st->{checks}{$_} } qw(none upgrade mandatory)),
+       $checks, 'explain moves no counter');
+    is(get("http://127.0.0.1:$BASE/update/status?format=prometheus")->{status},
+       200, 'status: the Prometheus text with overrides');
+
     $h = check('version=1.6.0&client=k1');
     isnt($h->{headers}{'x-update-rule'}, 'game:paused',
          'the track itself is not paused');
@@ -565,6 +581,17 @@ SKIP: {
     is($rc, 1, 'fleet get with a disagreeing node: exit 1');
     like($out, qr/DISAGREES/, '... the node is reported');
 
+    ($rc, $out) = ctl(@n, 'status');
+    is($rc, 0, 'fleet status: exit 0') or diag($out);
+    is(() = $out =~ /"halted": true/g, 1, '... one node shows its halt');
+    ($rc, $out) = ctl(@n, 'explain', '--version', '1.7.3', '--server',
+                      'shard-1');
+    is($rc, 0, 'fleet explain: exit 0') or diag($out);
+    is(() = $out =~ /"rule": "game:halted"/g, 1,
+       '... the halted node explains its halt');
+    is(() = $out =~ /"rule": "game:paused"/g, 1,
+       '... the paused one its pause');
+
     ($rc, $out) = ctl(@n, 'reset', 'game');
     is($rc, 0, 'fleet reset: exit 0') or diag($out);
     is_deeply(get("http://127.0.0.1:$B2/update/api/tracks/game")->{json}{overrides},
@@ -726,6 +753,10 @@ http {
 
         location = /update/explain {
             staged_update_explain game;
+        }
+
+        location = /update/status {
+            staged_update_status;
         }
 
         location /update/api/ {
