@@ -17,7 +17,9 @@ CC       ?= cc
 PURE     := src/ngx_http_staged_update_version.c \
             src/ngx_http_staged_update_table.c \
             src/ngx_http_staged_update_json.c \
-            src/ngx_http_staged_update_token.c
+            src/ngx_http_staged_update_token.c \
+            src/ngx_http_staged_update_rate.c \
+            src/ngx_http_staged_update_ramp.c
 MODSRC   := config ngx_http_staged_update_module.c $(wildcard src/*.c src/*.h)
 
 DEBS     := nginx nginx-dev libssl-dev libpcre2-dev zlib1g-dev build-essential \
@@ -66,13 +68,19 @@ run: deps module
 stop:
 	examples/demo.sh stop
 
-unit: $(BUILD)/unit
+unit: $(BUILD)/unit $(BUILD)/unit-shape
 	$(BUILD)/unit
+	$(BUILD)/unit-shape
 
 $(BUILD)/unit: tests/unit/unit.c $(PURE) $(wildcard src/*.h)
 	mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_STRICT) -g -O1 -fsanitize=address,undefined \
 	    -fno-sanitize-recover=all -Isrc -o $@ tests/unit/unit.c $(PURE) -lcrypto
+
+$(BUILD)/unit-shape: tests/unit/shape.c $(PURE) $(wildcard src/*.h)
+	mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_STRICT) -g -O1 -fsanitize=address,undefined \
+	    -fno-sanitize-recover=all -Isrc -o $@ tests/unit/shape.c $(PURE) -lcrypto
 
 launcher: $(LAUNCHER)
 
