@@ -10,12 +10,14 @@
 
 #include "ngx_http_staged_update_handler.h"
 #include "ngx_http_staged_update_release.h"
+#include "ngx_http_staged_update_shape.h"
 
 
 #define NGX_HTTP_STAGED_UPDATE_NONE       1
 #define NGX_HTTP_STAGED_UPDATE_UPGRADE    2
 #define NGX_HTTP_STAGED_UPDATE_MANDATORY  3
 #define NGX_HTTP_STAGED_UPDATE_INVALID    4
+#define NGX_HTTP_STAGED_UPDATE_DEFERRED   5
 
 
 typedef struct {
@@ -98,7 +100,8 @@ static ngx_str_t  ngx_http_staged_update_decisions[] = {
     ngx_string("none"),
     ngx_string("upgrade"),
     ngx_string("mandatory"),
-    ngx_string("invalid")
+    ngx_string("invalid"),
+    ngx_string("deferred")
 };
 
 
@@ -106,7 +109,8 @@ static ngx_str_t  ngx_http_staged_update_reasons[] = {
     ngx_string("latest"),
     ngx_string("minimum"),
     ngx_null_string,                                 /* the rule's text */
-    ngx_string("default")
+    ngx_string("default"),
+    ngx_string("rate")                               /* the cap deferred */
 };
 
 
@@ -142,7 +146,7 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     uint32_t                               bucket;
     ngx_int_t                              rc;
     ngx_str_t                              value[NGX_HTTP_STAGED_UPDATE_NINPUTS];
-    ngx_uint_t                             e, mandatory;
+    ngx_uint_t                             e, mandatory, retry;
     ngx_http_staged_update_ctx_t          *ctx;
     ngx_http_staged_update_track_t        *track;
     ngx_http_staged_update_release_t      *rel;
@@ -243,6 +247,12 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
 
     ngx_http_staged_update_decide(track->shared, server, &v, &d);
 
+    /* a ramp's percentage in force now (see *_shape.c) */
+
+    if (d.pct > NGX_HTTP_STAGED_UPDATE_PCT_MAX) {
+        d.pct = ngx_http_staged_update_shape_ramp_pct(track, d.pct);
+    }
+
     rel = (ngx_http_staged_update_release_t *) track->releases.elts
           + d.scope->release;
 
@@ -269,6 +279,31 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
 
     } else {
         ctx->decision = NGX_HTTP_STAGED_UPDATE_NONE;
+    }
+
+    /* a grant the rate cap has no room for: deferred, with Retry-After */
+
+    retry = 0;
+
+    if (track->shape && ctx->decision != NGX_HTTP_STAGED_UPDATE_NONE) {
+        retry = ngx_http_staged_update_shape_grant(track, server, mandatory,
+                                                   &d.scope);
+        if (retry) {
+            ctx->decision = NGX_HTTP_STAGED_UPDATE_DEFERRED;
+            d.rule = NULL;
+            d.reason = NGX_HTTP_STAGED_UPDATE_RATE;
+
+            p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+            if (p == NULL
+                || ngx_http_staged_update_header(r, &(ngx_str_t)
+                                                 ngx_string("Retry-After"), p,
+                                                 ngx_sprintf(p, "%ui", retry)
+                                                 - p)
+                   == NULL)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
     }
 
     /* the trace: "<table>:<latest|minimum|default|rule>" and "50.00" */
@@ -305,7 +340,7 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ctx->decision == NGX_HTTP_STAGED_UPDATE_NONE) {
+    if (ctx->decision == NGX_HTTP_STAGED_UPDATE_NONE || retry) {
         r->headers_out.status = NGX_HTTP_NO_CONTENT;
         r->headers_out.content_length_n = 0;
         r->header_only = 1;

@@ -14,11 +14,13 @@
 
 
 #include "ngx_http_staged_update_zone.h"
+#include "ngx_http_staged_update_shape.h"
 
 
 typedef struct {
     ngx_queue_t                         sets;
     ngx_uint_t                          generation;
+    void                               *shape;     /* see *_shape.c */
 } ngx_http_staged_update_shctx_t;
 
 
@@ -215,6 +217,7 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
             ngx_queue_init(&sh->sets);
             sh->generation = 0;
+            sh->shape = NULL;
 
             zone->sh = sh;
             zone->shpool->data = sh;
@@ -250,6 +253,8 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         size += ngx_align(track[i]->table->size, 8);
     }
 
+    size += ngx_http_staged_update_shape_size(zone);
+
     ngx_shmtx_lock(&shpool->mutex);
 
     if (ozone && ngx_process != NGX_PROCESS_SINGLE) {
@@ -271,6 +276,14 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         } else {
             ngx_slab_free_locked(shpool, p);
         }
+    }
+
+    /* the caps' and ramps' state, found by name or made */
+
+    if (set && ngx_http_staged_update_shape_zone(zone, &sh->shape) != NGX_OK)
+    {
+        ngx_slab_free_locked(shpool, set);
+        set = NULL;
     }
 
     if (set) {
