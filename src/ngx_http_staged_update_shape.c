@@ -90,6 +90,7 @@ static ngx_http_staged_update_shape_node_t *ngx_http_staged_update_shape_node(
     ngx_str_t *key);
 static u_char *ngx_http_staged_update_shape_rate_json(u_char *p,
     ngx_http_staged_update_cap_t *cap);
+static uint32_t ngx_http_staged_update_shape_burst(uint32_t rate);
 
 
 #define ngx_http_staged_update_node_size(len)                                 \
@@ -203,6 +204,7 @@ ngx_http_staged_update_shape_rate(ngx_conf_t *cf,
             v.data = value[i].data + 6;
             v.len = value[i].len - 6;
 
+            cap->burst_set = 1;
             err = ngx_http_staged_update_burst_parse(v.data, v.len,
                                                      &cap->burst);
             if (err) {
@@ -370,7 +372,6 @@ ngx_http_staged_update_shape_cap(ngx_conf_t *cf,
 
     cap->server = server;
     cap->id = *id;
-    cap->burst = 1;
     cap->line = cf->conf_file->line;
 
     /* its node: "<track>" or "<track>/<server>" */
@@ -535,6 +536,10 @@ ngx_http_staged_update_shape_done(ngx_conf_t *cf,
             return NGX_ERROR;
         }
 
+        if (!cap[i].burst_set) {
+            cap[i].burst = ngx_http_staged_update_shape_burst(cap[i].rate);
+        }
+
         if (cap[i].server == 0) {
             sc->track = &cap[i];
 
@@ -544,6 +549,20 @@ ngx_http_staged_update_shape_done(ngx_conf_t *cf,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The default burst: the grants of 50 ms, at least 2.  nginx's clock
+ * (ngx_current_msec) moves in steps of the kernel's tick (4 or 10 ms):
+ * a bucket smaller than a tick's grants would lose the grants of the
+ * time it cannot hold.
+ */
+
+static uint32_t
+ngx_http_staged_update_shape_burst(uint32_t rate)
+{
+    return ngx_max(2, rate / 20000);
 }
 
 
@@ -826,7 +845,8 @@ ngx_http_staged_update_shape_set_rate(ngx_http_staged_update_track_t *track,
         {
             ngx_shmtx_lock(&track->zone->shpool->mutex);
             cap[i].node->rate = rate;
-            cap[i].node->burst = burst ? burst : 1;
+            cap[i].node->burst = burst ? burst
+                                       : ngx_http_staged_update_shape_burst(rate);
             ngx_shmtx_unlock(&track->zone->shpool->mutex);
             return NGX_OK;
         }
