@@ -21,7 +21,7 @@
  *
  *   launchers --port 27100 --path /check --n 1000000 --day 120 --days 2
  *             [--curve daily|flat] [--conns 64] [--version 1.0]
- *             [--key client] [--no-retry] [--seed 1]
+ *             [--key client] [--no-retry] [--seed 1] [--at unix-time]
  */
 
 #define _GNU_SOURCE
@@ -66,6 +66,7 @@ static int64_t    n = 1000, day_ms = 60000;
 static const char *path = "/update/check", *version = "1.0", *key = "client",
                   *curve = "daily";
 static uint64_t   seed = 1;
+static double     at;          /* unix time of the start, 0: now */
 
 static int32_t   *next_of;     /* the wheel's lists */
 static int64_t   *tod;         /* a launcher's time of day, ms */
@@ -352,6 +353,7 @@ main(int argc, char **argv)
         else if (strcmp(a, "--key") == 0) key = v;
         else if (strcmp(a, "--curve") == 0) curve = v;
         else if (strcmp(a, "--seed") == 0) seed = strtoull(v, NULL, 10) | 1;
+        else if (strcmp(a, "--at") == 0) at = atof(v);
         else {
             fprintf(stderr, "launchers: unknown argument \"%s\"\n", a);
             return 1;
@@ -398,6 +400,22 @@ main(int argc, char **argv)
 
         if (conn_open(&conns[k], ep) != 0) {
             return 1;
+        }
+    }
+
+    /* start at a given wall-clock time: the simulator's ramps begin then */
+
+    if (at > 0) {
+        struct timespec  w, d;
+        double           left;
+
+        clock_gettime(CLOCK_REALTIME, &w);
+        left = at - (w.tv_sec + w.tv_nsec / 1e9);
+
+        if (left > 0) {
+            d.tv_sec = (time_t) left;
+            d.tv_nsec = (long) ((left - d.tv_sec) * 1e9);
+            nanosleep(&d, NULL);
         }
     }
 

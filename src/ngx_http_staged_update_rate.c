@@ -152,9 +152,15 @@ ngx_http_staged_update_rate_retry(ngx_http_staged_update_rate_state_t *st,
 {
     uint64_t  slot, ahead, spacing, jitter, sec;
 
-    /* the slots of the clients deferred before, one each 1/rate s */
+    /*
+     * the slots of the clients deferred before, one each 0.8/rate s: the
+     * clients come back a little faster than the cap lets through (not
+     * all of them come back, and a cap that is offered just its rate
+     * defers many), so that a backlog keeps the cap busy
+     */
 
-    spacing = ((uint64_t) NGX_HTTP_STAGED_UPDATE_GRANT + rate - 1) / rate;
+    spacing = ((uint64_t) NGX_HTTP_STAGED_UPDATE_GRANT * 4 + rate * 5 - 1)
+              / ((uint64_t) rate * 5);
 
     slot = st->slot;
 
@@ -175,12 +181,18 @@ ngx_http_staged_update_rate_retry(ngx_http_staged_update_rate_state_t *st,
 
     sec = (ahead + 999) / 1000;
 
-    /* a tenth of the wait, at least a second: clients of one second apart */
+    /*
+     * a fifth of the wait, at least 10 seconds: the clients given the
+     * slots of one second were deferred one after the other, in a moment,
+     * and would come back together in that moment of the second, more
+     * than a burst can take; spread over 10 seconds, each second has
+     * clients deferred in moments 10 times as far apart
+     */
 
-    jitter = sec / 10;
+    jitter = sec / 5;
 
-    if (jitter == 0) {
-        jitter = 1;
+    if (jitter < 10) {
+        jitter = 10;
     }
 
     sec += rnd % (jitter + 1);

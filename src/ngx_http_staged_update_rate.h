@@ -13,12 +13,13 @@
  * debt if the debt then stays within the burst.  A refused grant changes
  * nothing, so the grants over any time T are at most rate * T + burst.
  *
- * A deferred client is given a slot: the slots follow each other at the
- * rate, after the time the bucket needs to hold a grant again, so the
- * deferred clients come back spread at the rate the cap lets through,
- * and a random jitter of a tenth of the wait (at least a second) keeps
- * clients of the same second apart.  The wait is the backlog of the
- * slots already given, at most a day.
+ * A deferred client is given a slot: the slots follow each other at 1.25
+ * times the rate, after the time the bucket needs to hold a grant again,
+ * so the deferred clients come back spread at about the rate the cap lets
+ * through (a little more: it stays busy), and a random jitter of a fifth
+ * of the wait (at least 10 seconds) spreads the clients deferred in the
+ * same moment.  The wait is the backlog of the slots already given, at
+ * most a day.
  *
  * Pure logic: this file needs no running nginx (see tests/unit and fuzz/).
  */

@@ -91,6 +91,7 @@ static ngx_http_staged_update_shape_node_t *ngx_http_staged_update_shape_node(
 static u_char *ngx_http_staged_update_shape_rate_json(u_char *p,
     ngx_http_staged_update_cap_t *cap);
 static uint32_t ngx_http_staged_update_shape_burst(uint32_t rate);
+static uint64_t ngx_http_staged_update_shape_msec(void);
 
 
 #define ngx_http_staged_update_node_size(len)                                 \
@@ -552,17 +553,36 @@ ngx_http_staged_update_shape_done(ngx_conf_t *cf,
 }
 
 
-/*
- * The default burst: the grants of 50 ms, at least 2.  nginx's clock
- * (ngx_current_msec) moves in steps of the kernel's tick (4 or 10 ms):
- * a bucket smaller than a tick's grants would lose the grants of the
- * time it cannot hold.
- */
+/* the default burst: the grants of 20 ms, at least 2 */
 
 static uint32_t
 ngx_http_staged_update_shape_burst(uint32_t rate)
 {
-    return ngx_max(2, rate / 20000);
+    return ngx_max(2, rate / 50000);
+}
+
+
+/*
+ * The time of a grant: the monotonic clock read now, not nginx's cached
+ * ngx_current_msec (the same clock, but read coarsely, in steps of the
+ * kernel's tick of up to 10 ms, and once per event loop of each worker):
+ * with it a cap loses the grants that a tick's time holds beyond the
+ * burst, up to half of them at 200/s with a burst of 1.  A vDSO call of
+ * a few dozen nanoseconds, only for a check that won its draw.
+ */
+
+static uint64_t
+ngx_http_staged_update_shape_msec(void)
+{
+#if (NGX_HAVE_CLOCK_MONOTONIC)
+    struct timespec  ts;
+
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0) {
+        return (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    }
+#endif
+
+    return ngx_current_msec;
 }
 
 
@@ -780,7 +800,7 @@ ngx_http_staged_update_shape_grant(ngx_http_staged_update_track_t *track,
     }
 
     rnd = (uint32_t) ngx_random();
-    now = ngx_current_msec;
+    now = ngx_http_staged_update_shape_msec();
     shpool = track->zone->shpool;
 
     ngx_shmtx_lock(&shpool->mutex);
