@@ -1,7 +1,9 @@
 # The simulator's small run (sim/run.py --small --check): 12,000 launchers
 # with distinct client keys against nginx with the module (2 workers), a
-# day of 8 s, two days; the rate cap scenario must keep its peak and its
-# mean over the seconds offered 1.5 times the cap within 2% of the cap,
+# day of 8 s, two days; the rate cap scenario must keep its peak within 2%
+# of the cap, and its mean over the seconds offered 1.5 times the cap
+# within +2%/-5% (a loaded test machine may not run a worker for longer
+# than the burst's time: make sim and bench/rate.sh measure the precision),
 # and the ramp scenario must reach 95% adoption inside its planned window
 # (its last step plus a day).  About 35 s.
 #
