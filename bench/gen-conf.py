@@ -8,6 +8,8 @@ bench/download.sh, with the tables of ../shared/bench/README.md:
   module-large.conf  the same answers from 10,000 servers and 1,000 track
                      rules (998 more on versions 1.3.0.N that the mix never
                      asks for), to show that lookups do not slow with size
+  module-shape.conf  module.conf with a rate cap that never bites and the
+                     default and a rule on ramps (the same percentages)
   module-tokens.conf module.conf plus "token secret=@REL@/bench.secret
                      ttl=1h;": every file URL of an upgrade answer carries
                      a download token (the cost of the tokens in the mix)
@@ -69,9 +71,24 @@ http { access_log off; default_type application/octet-stream;
 """
 
 
-def write(name, zone, servers, extra_rules, token=False):
+# module-shape.conf: module.conf with a rate cap that never bites and the
+# default and the 1.5.0-1.9.9 rule on ramps whose step in force gives the
+# same 10% and 50% (the cost of load shaping, bench/instructions.sh)
+
+SHAPE = """    rate 1000000/s;
+    ramp ten 1% 10% every 1h from 2020-01-01T00:00:00Z;
+    ramp half 5% 50% every 1h from 2020-01-01T00:00:00Z;
+    default ramp:ten;
+"""
+
+
+def write(name, zone, servers, extra_rules, token=False, shape=False):
     with open(os.path.join(out, name), "w") as f:
-        f.write(HEAD % zone)
+        head = HEAD % zone
+        if shape:
+            head = head.replace("    default 10%;\n", SHAPE).replace(
+                "rule 1.5.0-1.9.9 50%;", "rule 1.5.0-1.9.9 ramp:half;")
+        f.write(head)
         if token:
             f.write(TOKEN)
         for i in range(extra_rules):
@@ -91,5 +108,6 @@ def write_download(name, verify):
 write("module.conf", "4m", 1000, 0)
 write("module-large.conf", "16m", 10000, 998)
 write("module-tokens.conf", "4m", 1000, 0, token=True)
+write("module-shape.conf", "4m", 1000, 0, shape=True)
 write_download("download-static.conf", False)
 write_download("download-verify.conf", True)
