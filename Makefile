@@ -160,7 +160,7 @@ asan-test: $(ASAN_NGINX) $(LAUNCHER)
 # libFuzzer targets (clang), each run FUZZ_SECONDS; see fuzz/README.md
 
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := fuzz_version fuzz_pct fuzz_table fuzz_json fuzz_token
+FUZZ_TARGETS := fuzz_version fuzz_pct fuzz_table fuzz_json fuzz_token fuzz_shape
 CLANG        ?= clang
 
 fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
