@@ -25,14 +25,15 @@ MODSRC   := config ngx_http_staged_update_module.c $(wildcard src/*.c src/*.h)
 DEBS     := nginx nginx-dev libssl-dev libpcre2-dev zlib1g-dev build-essential \
             perl libtest-base-perl libipc-run-perl libtext-diff-perl \
             liblist-moreutils-perl libhttp-message-perl libio-pty-perl \
-            libio-socket-ssl-perl libcurl4-openssl-dev curl python3 openssl
+            libio-socket-ssl-perl libcurl4-openssl-dev curl python3 openssl \
+            python3-matplotlib
 
 CFLAGS_STRICT := -Wall -Wextra -Werror -Wno-unused-parameter
 
 LAUNCHER := $(BUILD)/launcher
 
 .PHONY: all module deps run stop test unit t asan asan-test fuzz fuzz-replay clean \
-        launcher launcher-demo bench-delivery
+        launcher launcher-demo bench-delivery sim
 
 all: module
 
@@ -193,6 +194,14 @@ $(BUILD)/fuzz/%: fuzz/%.c $(PURE) $(wildcard src/*.h)
 	mkdir -p $(BUILD)/fuzz
 	$(CLANG) $(CFLAGS_STRICT) -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -Isrc -o $@ $< $(PURE) -lcrypto
+
+# the seed's purpose, shown: 1,000,000 launchers against nginx with the
+# module, five scenarios of two compressed days (120 s) each, about 21
+# minutes; the table and the plots go to docs/ (SIM_PORT: 27100)
+
+sim: deps module
+	/usr/bin/python3 sim/run.py --n 1000000 --day 120 --days 2 \
+	    --plots docs --table docs/sim-results.md
 
 bench-delivery: module
 	bench/run-delivery.sh -d 6 -r 3
