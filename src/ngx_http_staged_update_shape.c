@@ -518,8 +518,8 @@ ngx_http_staged_update_shape_done(ngx_conf_t *cf,
     }
 
     sc->nservers = nservers;
-    sc->servers = ngx_pcalloc(cf->pool, (nservers + 1)
-                                        * sizeof(ngx_http_staged_update_cap_t *));
+    sc->servers = ngx_pcalloc(cf->pool,
+                              (nservers + 1) * sizeof(void *));
     if (sc->servers == NULL) {
         return NGX_ERROR;
     }
@@ -653,8 +653,7 @@ ngx_http_staged_update_shape_zone(ngx_http_staged_update_zone_t *zone,
         }
 
         if (sh == NULL) {
-            sh = ngx_slab_alloc_locked(zone->shpool,
-                                      sizeof(ngx_http_staged_update_shape_sh_t));
+            sh = ngx_slab_alloc_locked(zone->shpool, sizeof(*sh));
             if (sh == NULL) {
                 return NGX_ERROR;
             }
@@ -865,8 +864,9 @@ ngx_http_staged_update_shape_set_rate(ngx_http_staged_update_track_t *track,
         {
             ngx_shmtx_lock(&track->zone->shpool->mutex);
             cap[i].node->rate = rate;
-            cap[i].node->burst = burst ? burst
-                                       : ngx_http_staged_update_shape_burst(rate);
+            cap[i].node->burst = burst
+                                 ? burst
+                                 : ngx_http_staged_update_shape_burst(rate);
             ngx_shmtx_unlock(&track->zone->shpool->mutex);
             return NGX_OK;
         }
