@@ -186,36 +186,37 @@ def plots(series, a, where):
 
     os.makedirs(where, exist_ok=True)
 
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    for name, s in series.items():
-        ax.plot(range(len(s['grants'])), s['grants'], label=name,
-                linewidth=1.2)
-    ax.axhline(a.cap, color='grey', linestyle=':', linewidth=1,
-               label='cap %d/s' % a.cap)
-    ax.set_yscale('symlog', linthresh=max(10, a.cap / 10))
-    ax.set_xlabel('seconds (a day is %g s)' % a.day)
-    ax.set_ylabel('grants per second')
-    ax.set_title('Grants per second, %d launchers, 2 nginx workers' % a.n)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(os.path.join(where, 'sim-grants.png'), dpi=90)
+    def one(name, title, ylabel, values, mark):
+        fig, ax = plt.subplots(figsize=(9, 4.5))
+        for scenario, s in series.items():
+            v = values(s)
+            ax.plot(range(len(v)), v, label=scenario, linewidth=1.2)
+        mark(ax)
+        ax.set_xlabel('seconds (a day is %g s)' % a.day)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(os.path.join(where, name), dpi=90)
 
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    for name, s in series.items():
-        ax.plot(range(len(s['upgraded'])),
-                [100.0 * u / a.n for u in s['upgraded']], label=name,
-                linewidth=1.2)
-    ramp_end = 4 * max(1, round(a.day / 4)) + a.day
-    ax.axvline(ramp_end, color='grey', linestyle=':', linewidth=1,
-               label="the ramp's planned window")
-    ax.set_xlabel('seconds (a day is %g s)' % a.day)
-    ax.set_ylabel('% of the launchers on the new version')
-    ax.set_title('Adoption, %d launchers' % a.n)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(os.path.join(where, 'sim-adoption.png'), dpi=90)
+    def cap(ax):
+        ax.axhline(a.cap, color='grey', linestyle=':', linewidth=1,
+                   label='cap %d/s' % a.cap)
+        ax.set_yscale('symlog', linthresh=max(10, a.cap / 10))
+        ax.set_ylim(bottom=0)
+
+    def window(ax):
+        ax.axvline(4 * max(1, round(a.day / 4)) + a.day, color='grey',
+                   linestyle=':', linewidth=1,
+                   label="the ramp's planned window")
+
+    one('sim-grants.png',
+        'Grants per second, %d launchers, 2 nginx workers' % a.n,
+        'grants per second', lambda s: s['grants'], cap)
+    one('sim-adoption.png', 'Adoption, %d launchers' % a.n,
+        '% of the launchers on the new version',
+        lambda s: [100.0 * u / a.n for u in s['upgraded']], window)
 
 
 def main():
@@ -236,6 +237,9 @@ def main():
     p.add_argument('--plots', help='write the PNGs into this folder')
     p.add_argument('--table', help='write the table (markdown) here')
     p.add_argument('--work', default=os.path.join(TOP, 'build', 'sim'))
+    p.add_argument('--from-csv', action='store_true',
+                   help='no run: the table and plots of the CSVs of the '
+                        'last run in --work (with the same --n, --day)')
     a = p.parse_args()
 
     if a.small:
@@ -263,7 +267,13 @@ def main():
 
     series, rows = {}, []
     for name in a.scenarios.split(','):
-        s, _ = run(name, a, launchers, nginx, module, port)
+        if a.from_csv:
+            with open(os.path.join(a.work, name.replace('+', '-'),
+                                   'launchers.csv')) as f:
+                r = list(csv.DictReader(f))
+            s = {k: [int(x[k]) for x in r] for k in r[0]}
+        else:
+            s, _ = run(name, a, launchers, nginx, module, port)
         series[name] = s
         rows.append(summary(name, s, a))
 

@@ -63,45 +63,30 @@ shape_dup(const char *s, size_t len)
 }
 
 
-/* a parser on an exact-size copy: NULL or its sentence */
+/*
+ * An exact-size heap copy of s for a parser; the copy before is freed
+ * then (and the last one at the end), so that a read past the end of the
+ * input is an ASan report.
+ */
 
-static const char *
-shape_rate(const char *s, uint32_t *rate)
+static u_char *
+shape_copy(const char *s)
 {
-    u_char      *p;
-    const char  *err;
+    static u_char  *last;
 
-    p = shape_dup(s, strlen(s));
-    err = ngx_http_staged_update_rate_parse(p, strlen(s), rate);
-    free(p);
-    return err;
+    free(last);
+    last = (s == NULL) ? NULL : shape_dup(s, strlen(s));
+
+    return last;
 }
 
 
-static const char *
-shape_interval(const char *s, int64_t *sec)
-{
-    u_char      *p;
-    const char  *err;
-
-    p = shape_dup(s, strlen(s));
-    err = ngx_http_staged_update_interval_parse(p, strlen(s), sec);
-    free(p);
-    return err;
-}
-
-
-static const char *
-shape_time(const char *s, int64_t *t)
-{
-    u_char      *p;
-    const char  *err;
-
-    p = shape_dup(s, strlen(s));
-    err = ngx_http_staged_update_time_parse(p, strlen(s), t);
-    free(p);
-    return err;
-}
+#define shape_rate(s, out)                                                    \
+    ngx_http_staged_update_rate_parse(shape_copy(s), strlen(s), out)
+#define shape_interval(s, out)                                                \
+    ngx_http_staged_update_interval_parse(shape_copy(s), strlen(s), out)
+#define shape_time(s, out)                                                    \
+    ngx_http_staged_update_time_parse(shape_copy(s), strlen(s), out)
 
 
 /* a ramp from one line of words separated by spaces */
@@ -484,6 +469,7 @@ main(void)
     shape_retry();
     shape_times();
     shape_ramps();
+    shape_copy(NULL);
 
     printf("%lu passed, %lu failed\n", shape_passed, shape_failed);
 
