@@ -151,9 +151,11 @@ def summary(name, s, a):
         'final': s['upgraded'][-1] / a.n,
     }
 
-    # the seconds when the cap is offered at least 1.5 times its rate,
-    # but the first (the burst) and the last
-    bound = [g for g, c in zip(grants, s['checks']) if c >= 1.5 * a.cap][1:-1]
+    # the seconds when the checks that won their draw (granted or
+    # deferred) are at least 1.5 times the cap, but the first (the burst)
+    # and the last
+    bound = [g for g, d in zip(grants, s['deferred'])
+             if g + d >= 1.5 * a.cap][1:-1]
     if name.endswith('cap') and bound:
         row['cap_mean'] = sum(bound) / len(bound)
         row['cap_min'] = min(bound)
@@ -280,8 +282,8 @@ def main():
     text = table(rows, a)
     for r in rows:
         if 'cap_mean' in r:
-            text += ('\n%s: the cap %d/s; over the %d seconds offered '
-                     'more than 1.5 times the cap, '
+            text += ('\n%s: the cap %d/s; over the %d seconds whose '
+                     'winning checks were 1.5 times the cap or more, '
                      'grants/s mean %.1f (%+.2f%%), min %d (%+.2f%%), '
                      'max %d (%+.2f%%)\n' % (
                          r['scenario'], a.cap, r['cap_seconds'],
