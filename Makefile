@@ -20,7 +20,9 @@ PURE     := src/ngx_http_staged_update_version.c \
             src/ngx_http_staged_update_token.c \
             src/ngx_http_staged_update_minisign.c \
             src/ngx_http_staged_update_override.c \
-            src/ngx_http_staged_update_hll.c
+            src/ngx_http_staged_update_hll.c \
+            src/ngx_http_staged_update_rate.c \
+            src/ngx_http_staged_update_ramp.c
 MODSRC   := config ngx_http_staged_update_module.c $(wildcard src/*.c src/*.h)
 
 DEBS     := nginx nginx-dev libssl-dev libpcre2-dev zlib1g-dev build-essential \
@@ -28,7 +30,8 @@ DEBS     := nginx nginx-dev libssl-dev libpcre2-dev zlib1g-dev build-essential \
             liblist-moreutils-perl libhttp-message-perl libio-pty-perl \
             libio-socket-ssl-perl libcurl4-openssl-dev curl python3 openssl \
             dpkg-dev debhelper devscripts lintian git libjansson-dev pkgconf \
-            minisign prometheus chromium
+            minisign prometheus chromium \
+            python3-matplotlib
 
 CFLAGS_STRICT := -Wall -Wextra -Werror -Wno-unused-parameter
 
@@ -49,7 +52,7 @@ LAUNCHER := $(BUILD)/launcher
 EMBED    := $(BUILD)/game-launcher
 
 .PHONY: all module deps run stop test unit t asan asan-test fuzz fuzz-replay clean \
-        launcher launcher-demo bench-delivery build-test deb deb-test
+        launcher launcher-demo bench-delivery build-test deb deb-test sim
 
 all: module
 
@@ -90,13 +93,19 @@ run: deps module
 stop:
 	examples/demo.sh stop
 
-unit: $(BUILD)/unit
+unit: $(BUILD)/unit $(BUILD)/unit-shape
 	$(BUILD)/unit
+	$(BUILD)/unit-shape
 
 $(BUILD)/unit: tests/unit/unit.c $(PURE) $(wildcard src/*.h)
 	mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_STRICT) -g -O1 -fsanitize=address,undefined \
 	    -fno-sanitize-recover=all -Isrc -o $@ tests/unit/unit.c $(PURE) -lcrypto -ljansson
+
+$(BUILD)/unit-shape: tests/unit/shape.c $(PURE) $(wildcard src/*.h)
+	mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_STRICT) -g -O1 -fsanitize=address,undefined \
+	    -fno-sanitize-recover=all -Isrc -o $@ tests/unit/shape.c $(PURE) -lcrypto -ljansson
 
 launcher: $(LAUNCHER)
 
@@ -207,7 +216,7 @@ asan-test: $(ASAN_NGINX) $(LAUNCHER) $(EMBED)
 
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := fuzz_version fuzz_pct fuzz_table fuzz_json fuzz_token \
-                fuzz_override
+                fuzz_override fuzz_shape
 CLANG        ?= clang
 
 fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
@@ -338,6 +347,14 @@ $(CLIENT)/unit: tests/client/unit.c $(SU_SRC) $(SU_HDR)
 	    tests/client/unit.c $(SU_SRC) $(SU_LIBS)
 
 # ---------------------------------------------------------------------------
+
+# the seed's purpose, shown: 1,000,000 launchers against nginx with the
+# module, five scenarios of two compressed days (120 s) each, about 21
+# minutes; the table and the plots go to docs/ (SIM_PORT: 27100)
+
+sim: deps module
+	/usr/bin/python3 sim/run.py --n 1000000 --day 120 --days 2 \
+	    --plots docs --table docs/sim-results.md
 
 bench-delivery: module
 	bench/run-delivery.sh -d 6 -r 3

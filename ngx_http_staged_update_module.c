@@ -17,6 +17,7 @@
 #include "src/ngx_http_staged_update_control.h"
 #include "src/ngx_http_staged_update_counters.h"
 #include "src/ngx_http_staged_update_status.h"
+#include "src/ngx_http_staged_update_shape.h"
 
 #include <openssl/pem.h>
 
@@ -791,6 +792,11 @@ ngx_http_staged_update_track_line(ngx_conf_t *cf, ngx_command_t *dummy,
         return ngx_http_staged_update_counters_conf(cf, tcf->track);
     }
 
+    if (ngx_http_staged_update_is("rate") || ngx_http_staged_update_is("ramp"))
+    {
+        return ngx_http_staged_update_shape_line(cf, tcf->track);
+    }
+
     if (ngx_http_staged_update_is("include") && n == 2) {
         return ngx_conf_include(cf, dummy, conf);
     }
@@ -921,7 +927,7 @@ ngx_http_staged_update_track_line(ngx_conf_t *cf, ngx_command_t *dummy,
                        "staged_update_track \"%V\": unknown directive or "
                        "wrong number of arguments in \"%V\"; expected zone, "
                        "latest, minimum, default, rule, server, token, sign, "
-                       "inline, counters or include",
+                       "inline, counters, rate, ramp or include",
                        name, &value[0]);
     return NGX_CONF_ERROR;
 
@@ -943,6 +949,7 @@ static char *
 ngx_http_staged_update_track_server(ngx_conf_t *cf,
     ngx_http_staged_update_track_conf_t *tcf)
 {
+    ngx_int_t                              rc;
     ngx_str_t                             *value, v;
     ngx_uint_t                             i;
     ngx_http_staged_update_server_conf_t  *scf;
@@ -1036,10 +1043,22 @@ ngx_http_staged_update_track_server(ngx_conf_t *cf,
             continue;
         }
 
+        rc = ngx_http_staged_update_shape_server(cf, tcf->track,
+                                                 tcf->servers.nelts - 1,
+                                                 &value[1], &value[i]);
+        if (rc == NGX_OK) {
+            continue;
+        }
+
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "staged_update_track \"%V\": server \"%V\" has "
                            "an invalid or repeated parameter \"%V\"; expected "
-                           "latest=, release=, url=, minimum=, default=",
+                           "latest=, release=, url=, minimum=, default=, "
+                           "rate=, burst=",
                            &tcf->track->name, &value[1], &value[i]);
         return NGX_CONF_ERROR;
     }
@@ -1229,6 +1248,12 @@ ngx_http_staged_update_track_done(ngx_conf_t *cf,
         }
 
         specs[i] = scf[i].spec;
+    }
+
+    if (ngx_http_staged_update_shape_done(cf, track, tcf->servers.nelts)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     if (ngx_http_staged_update_origins(cf, tcf) != NGX_OK) {
@@ -1533,7 +1558,15 @@ ngx_http_staged_update_conf_pct(ngx_conf_t *cf,
     ngx_http_staged_update_track_conf_t *tcf, const char *what,
     ngx_str_t *value, uint32_t *pct)
 {
+    ngx_int_t    rc;
     const char  *err;
+
+    /* "ramp:<name>": a ramp schedule declared above */
+
+    rc = ngx_http_staged_update_shape_pct(cf, tcf->track, what, value, pct);
+    if (rc != NGX_DECLINED) {
+        return (rc == NGX_OK) ? NGX_CONF_OK : NGX_CONF_ERROR;
+    }
 
     err = ngx_http_staged_update_pct_parse(value->data, value->len, pct);
 

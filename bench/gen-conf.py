@@ -10,6 +10,8 @@ bench/download.sh, with the tables of ../shared/bench/README.md:
                      rules (998 more on versions 1.3.0.N that the mix never
                      asks for), to show that lookups do not slow with size
                      (all three count: versions=64 installations=8)
+  module-shape.conf  module.conf with a rate cap that never bites and the
+                     default and a rule on ramps (the same percentages)
   module-tokens.conf module.conf plus "token secret=@REL@/bench.secret
                      ttl=1h;": every file URL of an upgrade answer carries
                      a download token (the cost of the tokens in the mix)
@@ -83,9 +85,24 @@ http { access_log off; default_type application/octet-stream;
 """
 
 
-def write(name, zone, servers, extra_rules, token=False):
+# module-shape.conf: module.conf with a rate cap that never bites and the
+# default and the 1.5.0-1.9.9 rule on ramps whose step in force gives the
+# same 10% and 50% (the cost of load shaping, bench/instructions.sh)
+
+SHAPE = """    rate 1000000/s;
+    ramp ten 1% 10% every 1h from 2020-01-01T00:00:00Z;
+    ramp half 5% 50% every 1h from 2020-01-01T00:00:00Z;
+    default ramp:ten;
+"""
+
+
+def write(name, zone, servers, extra_rules, token=False, shape=False):
     with open(os.path.join(out, name), "w") as f:
-        f.write(HEAD % zone)
+        head = HEAD % zone
+        if shape:
+            head = head.replace("    default 10%;\n", SHAPE).replace(
+                "rule 1.5.0-1.9.9 50%;", "rule 1.5.0-1.9.9 ramp:half;")
+        f.write(head)
         if token:
             f.write(TOKEN)
         for i in range(extra_rules):
@@ -108,5 +125,6 @@ write("module-tokens.conf", "4m", 1000, 0, token=True)
 write("module-override.conf", "4m state=@REL@/bench-override.json", 1000, 0)
 write("module-override-same.conf", "4m state=@REL@/bench-override-same.json",
       1000, 0)
+write("module-shape.conf", "4m", 1000, 0, shape=True)
 write_download("download-static.conf", False)
 write_download("download-verify.conf", True)

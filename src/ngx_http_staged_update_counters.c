@@ -49,7 +49,8 @@ static ngx_str_t  ngx_http_staged_update_whats[] = {
     ngx_null_string,
     ngx_string("default"),
     ngx_string("paused"),
-    ngx_string("halted")
+    ngx_string("halted"),
+    ngx_string("rate")
 };
 
 

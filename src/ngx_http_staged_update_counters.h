@@ -27,8 +27,9 @@
 
 
 #define NGX_HTTP_STAGED_UPDATE_NERRORS        9
-/* the slots of a scope, by decision.reason: table.h's and state.h's */
-#define NGX_HTTP_STAGED_UPDATE_NREASONS       6
+/* the slots of a scope, by decision.reason: table.h's, state.h's and
+ * shape.h's */
+#define NGX_HTTP_STAGED_UPDATE_NREASONS       7
 
 #define NGX_HTTP_STAGED_UPDATE_VERSIONS       64
 #define NGX_HTTP_STAGED_UPDATE_INSTALLATIONS  0

@@ -15,6 +15,7 @@
 #include "ngx_http_staged_update_release.h"
 #include "ngx_http_staged_update_override.h"
 #include "ngx_http_staged_update_state.h"
+#include "ngx_http_staged_update_shape.h"
 
 
 /* the text of an explanation but for the file names and the artifact */
@@ -95,8 +96,10 @@ ngx_http_staged_update_explain_handler(ngx_http_request_t *r)
     ngx_http_staged_update_decide_steps(x.track->shared, server, &x.v, &x.d,
                                         &x.steps);
 
-    /* the live overrides and a manual check, as the check applies them */
+    /* a ramp's step now, the live overrides and a manual check, as the
+     * check applies them */
 
+    x.d.pct = ngx_http_staged_update_pct_now(x.track, x.d.pct);
     x.conf = x.d;
     ngx_http_staged_update_state_apply(x.track, &x.d);
 
@@ -123,9 +126,16 @@ ngx_http_staged_update_explain_handler(ngx_http_request_t *r)
         }
     }
 
+    part.len = 0;
+
     for (i = 0; i < x.rel->nartifacts; i++) {
-        len = ngx_max(len, NGX_HTTP_STAGED_UPDATE_EXPLAIN_LEN
-                           + x.rel->version.len + x.rel->artifacts[i].part.len);
+        part.len = ngx_max(part.len, x.rel->artifacts[i].part.len);
+    }
+
+    len += part.len;
+
+    if (x.track->shape) {
+        len += ngx_http_staged_update_shape_json_len(x.track);
     }
 
     buf = ngx_pnalloc(r->pool, len);
@@ -191,6 +201,15 @@ ngx_http_staged_update_explain_handler(ngx_http_request_t *r)
                      ? "true" : "false");
 
     p = ngx_http_staged_update_explain_upgrade(p, last, &x);
+
+    /* the rate caps a grant must fit, and the ramps' steps in force */
+
+    if (x.track->shape && last - p
+        > (ssize_t) ngx_http_staged_update_shape_json_len(x.track) + 10)
+    {
+        p = ngx_cpymem(p, ",\"shape\":", sizeof(",\"shape\":") - 1);
+        p = ngx_http_staged_update_shape_json(p, x.track, ngx_time());
+    }
 
     p = ngx_slprintf(p, last, "}\n");
 
@@ -284,7 +303,8 @@ ngx_http_staged_update_explain_step(u_char *p, u_char *last,
                          (size_t) s->rule->text_len,
                          ngx_http_staged_update_str(x->track->shared,
                                                     s->rule->text));
-        p = ngx_http_staged_update_explain_pct(p, last, s->rule->pct);
+        p = ngx_http_staged_update_explain_pct(p, last,
+                ngx_http_staged_update_pct_now(x->track, s->rule->pct));
         p = ngx_slprintf(p, last, ",\"file\":");
 
         if (last - p > (ssize_t) ngx_http_staged_update_json_str(NULL,
@@ -300,7 +320,8 @@ ngx_http_staged_update_explain_step(u_char *p, u_char *last,
     default: /* NGX_HTTP_STAGED_UPDATE_STEP_DEFAULT */
 
         p = ngx_slprintf(p, last, ",\"percent\":");
-        p = ngx_http_staged_update_explain_pct(p, last, s->scope->pct);
+        p = ngx_http_staged_update_explain_pct(p, last,
+                ngx_http_staged_update_pct_now(x->track, s->scope->pct));
 
         return ngx_slprintf(p, last, ",\"outcome\":\"the default "
                             "percentage\"}");

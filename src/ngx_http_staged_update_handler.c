@@ -24,12 +24,14 @@
 #endif
 
 #include "ngx_http_staged_update_counters.h"
+#include "ngx_http_staged_update_shape.h"
 
 
 #define NGX_HTTP_STAGED_UPDATE_NONE       1
 #define NGX_HTTP_STAGED_UPDATE_UPGRADE    2
 #define NGX_HTTP_STAGED_UPDATE_MANDATORY  3
 #define NGX_HTTP_STAGED_UPDATE_INVALID    4
+#define NGX_HTTP_STAGED_UPDATE_DEFERRED   5
 
 
 typedef struct {
@@ -128,7 +130,8 @@ static ngx_str_t  ngx_http_staged_update_decisions[] = {
     ngx_string("none"),
     ngx_string("upgrade"),
     ngx_string("mandatory"),
-    ngx_string("invalid")
+    ngx_string("invalid"),
+    ngx_string("deferred")
 };
 
 
@@ -138,7 +141,8 @@ ngx_str_t  ngx_http_staged_update_reasons[] = {
     ngx_null_string,                                 /* the rule's text */
     ngx_string("default"),
     ngx_string("paused"),                            /* overrides */
-    ngx_string("halted")
+    ngx_string("halted"),
+    ngx_string("rate")                               /* the cap deferred */
 };
 
 
@@ -170,11 +174,12 @@ static ngx_str_t  ngx_http_staged_update_json = ngx_string("application/json");
 ngx_int_t
 ngx_http_staged_update_handler(ngx_http_request_t *r)
 {
+    u_char                                *p;
     uint32_t                               bucket;
     uint64_t                               key_hash, *key;
     ngx_int_t                              rc;
     ngx_str_t                              value[NGX_HTTP_STAGED_UPDATE_NINPUTS];
-    ngx_uint_t                             e, mandatory;
+    ngx_uint_t                             e, mandatory, retry;
     ngx_http_staged_update_ctx_t          *ctx;
     ngx_http_staged_update_track_t        *track;
     ngx_http_staged_update_release_t      *rel;
@@ -216,6 +221,10 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
 
     ngx_http_staged_update_decide(track->shared, server, &v, &d);
 
+    /* a ramp's percentage in force now (see *_shape.c) */
+
+    d.pct = ngx_http_staged_update_pct_now(track, d.pct);
+
     rel = (ngx_http_staged_update_release_t *) track->releases.elts
           + d.scope->release;
 
@@ -251,6 +260,31 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
         ctx->decision = NGX_HTTP_STAGED_UPDATE_NONE;
     }
 
+    /* a grant the rate cap has no room for: deferred, with Retry-After */
+
+    retry = 0;
+
+    if (track->shape && ctx->decision != NGX_HTTP_STAGED_UPDATE_NONE) {
+        retry = ngx_http_staged_update_shape_grant(track, server, mandatory,
+                                                   &d.scope);
+        if (retry) {
+            ctx->decision = NGX_HTTP_STAGED_UPDATE_DEFERRED;
+            d.rule = NULL;
+            d.reason = NGX_HTTP_STAGED_UPDATE_RATE;
+
+            p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+            if (p == NULL
+                || ngx_http_staged_update_header(r, &(ngx_str_t)
+                                                 ngx_string("Retry-After"), p,
+                                                 ngx_sprintf(p, "%ui", retry)
+                                                 - p)
+                   == NULL)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+    }
+
     /* the trace: "<table>:<latest|minimum|default|rule>" and "50.00" */
 
     ctx->target = rel->version;
@@ -269,7 +303,10 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     }
 
     ngx_http_staged_update_count(track, slot,
-                                 ctx->decision != NGX_HTTP_STAGED_UPDATE_NONE,
+                                 ctx->decision
+                                     == NGX_HTTP_STAGED_UPDATE_UPGRADE
+                                 || ctx->decision
+                                     == NGX_HTTP_STAGED_UPDATE_MANDATORY,
                                  &v, key, vc);
 
     if (slcf->trace && ngx_http_staged_update_trace(r, ctx) != NGX_OK) {
@@ -280,7 +317,7 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ctx->decision == NGX_HTTP_STAGED_UPDATE_NONE) {
+    if (ctx->decision == NGX_HTTP_STAGED_UPDATE_NONE || retry) {
         r->headers_out.status = NGX_HTTP_NO_CONTENT;
         r->headers_out.content_length_n = 0;
         r->header_only = 1;

@@ -129,6 +129,8 @@ typedef struct {
     EVP_PKEY                          *keys[NGX_HTTP_STAGED_UPDATE_MAX_KEYS];
     ngx_uint_t                         nkeys;
     size_t                             inline_max;
+    void                              *shape;     /* caps and ramps, or
+                                                     NULL: see *_shape.c */
 
     u_char                            *conf_file; /* the first mention */
     ngx_uint_t                         conf_line;

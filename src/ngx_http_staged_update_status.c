@@ -12,6 +12,7 @@
 #include "ngx_http_staged_update_status.h"
 #include "ngx_http_staged_update_counters.h"
 #include "ngx_http_staged_update_state.h"
+#include "ngx_http_staged_update_shape.h"
 
 
 #define NGX_HTTP_STAGED_UPDATE_JSON       0
@@ -45,6 +46,7 @@ typedef struct {
     ngx_atomic_uint_t                   *downloads;  /* [release][2] */
     ngx_atomic_uint_t                   *targets;    /* [release][3] */
     ngx_str_t                            live;       /* state.h's JSON */
+    ngx_str_t                            shape;      /* shape.h's JSON */
 } ngx_http_staged_update_snap_t;
 
 
@@ -123,7 +125,8 @@ static ngx_str_t  ngx_http_staged_update_slot_names[] = {
     ngx_null_string,
     ngx_string("default"),
     ngx_string("paused"),
-    ngx_string("halted")
+    ngx_string("halted"),
+    ngx_string("rate")
 };
 
 
@@ -151,7 +154,7 @@ static const char  ngx_http_staged_update_page[] =
     ".tile .n{font-size:24px;font-weight:600;font-variant-numeric:tabular-nums}\n"
     ".tile .l{color:#5b6475;font-size:12px;text-transform:uppercase;letter-spacing:.05em}\n"
     ".none{border-left:4px solid #8a94a6}.upgrade{border-left:4px solid #2f7de1}\n"
-    ".mandatory{border-left:4px solid #e0871b}.invalid{border-left:4px solid #d64545}\n"
+    ".mandatory{border-left:4px solid #e0871b}.invalid{border-left:4px solid #d64545}.deferred{border-left:4px solid #7b61c9}\n"
     ".grid{display:grid;grid-template-columns:1fr 1fr;gap:20px}\n"
     "@media (max-width:900px){.grid{grid-template-columns:1fr}}\n"
     "h3{font-size:14px;margin:8px 0;color:#3a4252}\n"
@@ -239,6 +242,7 @@ static const char  ngx_http_staged_update_page[] =
     "         tile(\"none\", \"no upgrade\", p + \"checks.none\", t.checks.none) +\n"
     "         tile(\"upgrade\", \"upgrade\", p + \"checks.upgrade\", t.checks.upgrade) +\n"
     "         tile(\"mandatory\", \"mandatory\", p + \"checks.mandatory\", t.checks.mandatory) +\n"
+    "         tile(\"deferred\", \"deferred\", p + \"checks.deferred\", t.checks.deferred) +\n"
     "         tile(\"invalid\", \"invalid\", p + \"checks.invalid\", t.checks.invalid) + \"</div>\";\n"
     "    s += '<div class=\"grid\"><div><h3>Rules</h3><table><tr><th>scope / rule</th><th>chance</th>' +\n"
     "         \"<th>checks</th><th>upgrades</th></tr>\";\n"
@@ -247,7 +251,8 @@ static const char  ngx_http_staged_update_page[] =
     "      s += '<tr class=\"scope\"><td>' + esc(sc.scope) + \" &rarr; \" + esc(sc.target) +\n"
     "           \"</td><td></td><td>\" + num(p + \"scopes.\" + i + \".none\", sc.none) + \" none</td><td>\" +\n"
     "           num(p + \"scopes.\" + i + \".upgrade\", sc.upgrade) + \" + \" +\n"
-    "           num(p + \"scopes.\" + i + \".mandatory\", sc.mandatory) + \" mand.</td></tr>\";\n"
+    "           num(p + \"scopes.\" + i + \".mandatory\", sc.mandatory) + \" mand. + \" +\n"
+    "           num(p + \"scopes.\" + i + \".deferred\", sc.deferred) + \" def.</td></tr>\";\n"
     "      for (j = 0; j < sc.rules.length; j++) {\n"
     "        r = sc.rules[j];\n"
     "        s += '<tr><td class=\"rule\">' + esc(r.rule) + \"</td><td>\" + pct(r.percent) + \"</td><td>\" +\n"
@@ -525,6 +530,20 @@ ngx_http_staged_update_snapshot(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    /* the rate caps and ramps: deferrals, the step in force */
+
+    if (track->shape) {
+        s->shape.data = ngx_pnalloc(r->pool,
+                            ngx_http_staged_update_shape_json_len(track));
+        if (s->shape.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        s->shape.len = ngx_http_staged_update_shape_json(s->shape.data, track,
+                                                         ngx_time())
+                       - s->shape.data;
+    }
+
     if (!s->on) {
         return NGX_OK;
     }
@@ -645,7 +664,7 @@ ngx_http_staged_update_render_json(ngx_http_staged_update_w_t *w,
     ngx_http_staged_update_snap_t *snap, ngx_uint_t n)
 {
     ngx_uint_t                             i, j, k, r0, slot;
-    ngx_atomic_uint_t                      sum[3], invalid, *v;
+    ngx_atomic_uint_t                      sum[4], invalid, *v;
     ngx_http_staged_update_snap_t         *s;
     ngx_http_staged_update_table_t        *t;
     ngx_http_staged_update_release_t      *rel;
@@ -675,6 +694,11 @@ ngx_http_staged_update_render_json(ngx_http_staged_update_w_t *w,
         ngx_http_staged_update_tables(w, s->track);
         ngx_http_staged_update_ws(w, ",\"live\":");
         ngx_http_staged_update_w(w, s->live.data, s->live.len);
+
+        if (s->shape.len) {
+            ngx_http_staged_update_ws(w, ",\"shape\":");
+            ngx_http_staged_update_w(w, s->shape.data, s->shape.len);
+        }
 
         if (!s->on) {
             ngx_http_staged_update_ws(w, ",\"counters\":false}");
@@ -732,6 +756,13 @@ ngx_http_staged_update_render_json(ngx_http_staged_update_w_t *w,
             sum[2] += v[3];
             ngx_http_staged_update_w_num(w, v[3]);
 
+            /* deferred by a rate cap: no upgrade now, Retry-After */
+
+            k = v[2 * NGX_HTTP_STAGED_UPDATE_RATE];
+            ngx_http_staged_update_ws(w, ",\"deferred\":");
+            sum[3] += k;
+            ngx_http_staged_update_w_num(w, k);
+
             ngx_http_staged_update_ws(w, ",\"rules\":[");
 
             for (k = 0; k < NGX_HTTP_STAGED_UPDATE_NREASONS + scope->nrules; k++) {
@@ -763,9 +794,11 @@ ngx_http_staged_update_render_json(ngx_http_staged_update_w_t *w,
                     k == NGX_HTTP_STAGED_UPDATE_LATEST ? 0
                     : k == NGX_HTTP_STAGED_UPDATE_MINIMUM
                       ? NGX_HTTP_STAGED_UPDATE_PCT_MAX
-                    : k == NGX_HTTP_STAGED_UPDATE_DEFAULT ? scope->pct
+                    : k == NGX_HTTP_STAGED_UPDATE_DEFAULT
+                      ? ngx_http_staged_update_pct_now(s->track, scope->pct)
                     : k < NGX_HTTP_STAGED_UPDATE_NREASONS ? 0
-                    : rules[k - NGX_HTTP_STAGED_UPDATE_NREASONS].pct);
+                    : ngx_http_staged_update_pct_now(s->track,
+                          rules[k - NGX_HTTP_STAGED_UPDATE_NREASONS].pct));
 
                 ngx_http_staged_update_ws(w, ",\"checks\":");
                 ngx_http_staged_update_w_num(w, v[0] + v[1]);
@@ -793,6 +826,8 @@ ngx_http_staged_update_render_json(ngx_http_staged_update_w_t *w,
         ngx_http_staged_update_w_num(w, sum[1]);
         ngx_http_staged_update_ws(w, ",\"mandatory\":");
         ngx_http_staged_update_w_num(w, sum[2]);
+        ngx_http_staged_update_ws(w, ",\"deferred\":");
+        ngx_http_staged_update_w_num(w, sum[3]);
         ngx_http_staged_update_ws(w, ",\"invalid\":");
         ngx_http_staged_update_w_num(w, invalid);
         ngx_http_staged_update_ws(w, "},\"invalid\":{");
@@ -920,7 +955,8 @@ ngx_http_staged_update_tables(ngx_http_staged_update_w_t *w,
         ngx_http_staged_update_ws(w, "\",\"minimum\":\"");
         ngx_http_staged_update_w_version(w, &scope->minimum);
         ngx_http_staged_update_ws(w, "\",\"default\":");
-        ngx_http_staged_update_w_pct(w, scope->pct);
+        ngx_http_staged_update_w_pct(w,
+            ngx_http_staged_update_pct_now(track, scope->pct));
         ngx_http_staged_update_ws(w, ",\"rules\":[");
 
         for (j = 0; j < scope->nrules; j++) {
@@ -929,7 +965,8 @@ ngx_http_staged_update_tables(ngx_http_staged_update_w_t *w,
             ngx_http_staged_update_w_str(w, (u_char *) t + rules[j].text,
                                          rules[j].text_len);
             ngx_http_staged_update_ws(w, ",\"percent\":");
-            ngx_http_staged_update_w_pct(w, rules[j].pct);
+            ngx_http_staged_update_w_pct(w,
+                ngx_http_staged_update_pct_now(track, rules[j].pct));
             ngx_http_staged_update_ws(w, "}");
         }
 
@@ -950,7 +987,7 @@ ngx_http_staged_update_render_prom(ngx_http_staged_update_w_t *w,
     ngx_http_staged_update_snap_t *snap, ngx_uint_t n)
 {
     ngx_uint_t                             m, i, j, k, r0, d;
-    ngx_atomic_uint_t                      sum[3], *v;
+    ngx_atomic_uint_t                      sum[4], *v;
     ngx_http_staged_update_snap_t         *s;
     ngx_http_staged_update_table_t        *t;
     ngx_http_staged_update_release_t      *rel;
@@ -959,7 +996,8 @@ ngx_http_staged_update_render_prom(ngx_http_staged_update_w_t *w,
     const ngx_http_staged_update_scope_t  *scope;
 
     static ngx_str_t  decisions[] = {
-        ngx_string("none"), ngx_string("upgrade"), ngx_string("mandatory")
+        ngx_string("none"), ngx_string("upgrade"), ngx_string("mandatory"),
+        ngx_string("deferred")
     };
 
     for (m = 0; m < 8; m++) {
@@ -1054,7 +1092,7 @@ ngx_http_staged_update_render_prom(ngx_http_staged_update_w_t *w,
                                     : &s->slots[2 * (r0 + k - NGX_HTTP_STAGED_UPDATE_NREASONS)];
                         d = (k == NGX_HTTP_STAGED_UPDATE_MINIMUM) ? 2 : 1;
 
-                        sum[0] += v[0];
+                        sum[k == NGX_HTTP_STAGED_UPDATE_RATE ? 3 : 0] += v[0];
                         sum[d] += v[1];
 
                         if (m == 0) {
@@ -1064,7 +1102,8 @@ ngx_http_staged_update_render_prom(ngx_http_staged_update_w_t *w,
                         for (d = 0; d < 2; d++) {
                             if ((d && (k == NGX_HTTP_STAGED_UPDATE_LATEST
                                        || k == NGX_HTTP_STAGED_UPDATE_PAUSED
-                                       || k == NGX_HTTP_STAGED_UPDATE_HALTED))
+                                       || k == NGX_HTTP_STAGED_UPDATE_HALTED
+                                       || k == NGX_HTTP_STAGED_UPDATE_RATE))
                                 || (k == NGX_HTTP_STAGED_UPDATE_MINIMUM
                                     && !d))
                             {
@@ -1090,10 +1129,14 @@ ngx_http_staged_update_render_prom(ngx_http_staged_update_w_t *w,
 
                             ngx_http_staged_update_w_label(w,
                                 ",decision=\"",
-                                decisions[d == 0 ? 0
+                                decisions[d == 0
+                                          ? (k == NGX_HTTP_STAGED_UPDATE_RATE
+                                             ? 3 : 0)
                                           : k == NGX_HTTP_STAGED_UPDATE_MINIMUM
                                             ? 2 : 1].data,
-                                decisions[d == 0 ? 0
+                                decisions[d == 0
+                                          ? (k == NGX_HTTP_STAGED_UPDATE_RATE
+                                             ? 3 : 0)
                                           : k == NGX_HTTP_STAGED_UPDATE_MINIMUM
                                             ? 2 : 1].len);
                             ngx_http_staged_update_ws(w, "} ");
@@ -1106,7 +1149,7 @@ ngx_http_staged_update_render_prom(ngx_http_staged_update_w_t *w,
                         continue;
                     }
 
-                    for (d = 0; d < 3; d++) {
+                    for (d = 0; d < 4; d++) {
                         ngx_http_staged_update_ws(w,
                                                   "staged_update_checks_total");
                         ngx_http_staged_update_track_label();

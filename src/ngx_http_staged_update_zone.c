@@ -17,6 +17,7 @@
 #include "ngx_http_staged_update_zone.h"
 #include "ngx_http_staged_update_state.h"
 #include "ngx_http_staged_update_counters.h"
+#include "ngx_http_staged_update_shape.h"
 
 
 typedef struct {
@@ -24,6 +25,7 @@ typedef struct {
     ngx_uint_t                          generation;
     void                               *state;     /* live overrides */
     void                               *counters;  /* see counters.c */
+    void                               *shape;     /* see *_shape.c */
 } ngx_http_staged_update_shctx_t;
 
 
@@ -264,6 +266,7 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             sh->generation = 0;
             sh->state = NULL;
             sh->counters = NULL;
+            sh->shape = NULL;
 
             zone->sh = sh;
             zone->shpool->data = sh;
@@ -331,6 +334,14 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         } else {
             ngx_slab_free_locked(shpool, p);
         }
+    }
+
+    /* the caps' and ramps' state, found by name or made */
+
+    if (set && ngx_http_staged_update_shape_zone(zone, &sh->shape) != NGX_OK)
+    {
+        ngx_slab_free_locked(shpool, set);
+        set = NULL;
     }
 
     if (set) {
@@ -449,7 +460,8 @@ ngx_http_staged_update_zone_other(ngx_shm_zone_t *shm_zone)
            + sizeof(" in staged_update_zone \"\"") + shm_zone->shm.name.len;
 
     return ngx_align(size, ngx_pagesize) + 16 * ngx_pagesize
-           + ngx_http_staged_update_counters_size(shm_zone->data);
+           + ngx_http_staged_update_counters_size(shm_zone->data)
+           + ngx_http_staged_update_shape_size(shm_zone->data);
 }
 
 

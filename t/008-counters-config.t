@@ -130,7 +130,7 @@ invalid number of arguments in "staged_update_status" directive
 --- request
 GET /update/status
 --- error_code: 200
---- response_body_like: ^\{"tracks":\[\{"track":"game","tables":\{"latest":"2\.0\.0","minimum":"0\.0\.0","default":0\.00,"rules":\[\],"servers":\[\]\},"counters":false\}\]\}$
+--- response_body_like: ^\{"tracks":\[\{"track":"game","tables":\{"latest":"2\.0\.0","minimum":"0\.0\.0","default":0\.00,"rules":\[\],"servers":\[\]\},"live":\{"track":"game","etag":"\\"0\\"","paused":false,"halted":false,"overrides":\[\]\},"counters":false\}\]\}$
 --- no_error_log
 [alert]
 [emerg]

@@ -145,7 +145,7 @@ is_deeply([ @after{@kept} ], [ @before{@kept} ],
           'the counters of ' . @kept . ' scopes and rules that stay are kept');
 is_deeply([ sort @new ], [ 'game:1.2.*', map { "shard-3:$_" }
                                          qw(default halted latest minimum
-                                            paused) ],
+                                            paused rate) ],
           'the new scope and rule are there');
 is_deeply([ @after{@new} ], [ ('0/0') x @new ], 'they start at 0');
 ok(!grep({ /^shard-2:/ } keys %after), 'shard-2 is gone from the status');
@@ -342,11 +342,11 @@ sub compare {
         my $name = 'staged_update_rule_checks_total{track="game",scope="'
                    . $s . '",rule="' . $r . '",decision=';
 
-        my $kn = $name . '"none"' . '}';
+        my $kn = $name . ($r eq 'rate' ? '"deferred"' : '"none"') . '}';
         my $ku = $name . ($r eq 'minimum' ? '"mandatory"' : '"upgrade"') . '}';
 
         $pexp{$kn} = $none unless $r eq 'minimum';
-        $pexp{$ku} = $up unless $r =~ /^(?:latest|paused|halted)$/;
+        $pexp{$ku} = $up unless $r =~ /^(?:latest|paused|halted|rate)$/;
     }
 
     $pgot{$_} = $p->{$_} // 'absent' for keys %pexp;
