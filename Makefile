@@ -239,13 +239,13 @@ fuzz-replay: $(FUZZ_TARGETS:%=$(BUILD)/replay/%)
 	    echo "fuzz-replay: $$t: $$(ls fuzz/corpus/$$t | wc -l) inputs ok"; \
 	done
 
-$(BUILD)/replay/%: fuzz/%.c fuzz/fuzz_replay.h $(PURE) $(wildcard src/*.h)
+$(BUILD)/replay/%: fuzz/%.c fuzz/fuzz.h fuzz/fuzz_replay.h $(PURE) $(wildcard src/*.h)
 	mkdir -p $(BUILD)/replay
 	$(CC) $(CFLAGS_STRICT) -g -O1 -fsanitize=address,undefined \
 	    -fno-sanitize-recover=all -DSTANDALONE_MAIN -Isrc -o $@ $< $(PURE) \
 	    -lcrypto -ljansson
 
-$(BUILD)/fuzz/%: fuzz/%.c $(PURE) $(wildcard src/*.h)
+$(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz.h $(PURE) $(wildcard src/*.h)
 	mkdir -p $(BUILD)/fuzz
 	$(CLANG) $(CFLAGS_STRICT) -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -Isrc -o $@ $< $(PURE) -lcrypto -ljansson

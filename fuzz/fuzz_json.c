@@ -19,22 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "ngx_http_staged_update_json.h"
 
 
 #define FUZZ_FILES  4
 
-#define FUZZ_ASSERT(e)                                                        \
-    do {                                                                      \
-        if (!(e)) {                                                           \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n",                  \
-                    __FILE__, __LINE__, #e);                                  \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
-
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int fuzz_ref_utf8(const uint8_t *p, size_t len);
 static int fuzz_hex(uint8_t c, const char *digits);

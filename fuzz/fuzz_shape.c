@@ -19,22 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "ngx_http_staged_update_table.h"
 #include "ngx_http_staged_update_rate.h"
 #include "ngx_http_staged_update_ramp.h"
 
-
-#define FUZZ_ASSERT(e)                                                        \
-    do {                                                                      \
-        if (!(e)) {                                                           \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n",                  \
-                    __FILE__, __LINE__, #e);                                  \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
-
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void fuzz_ramp(const ngx_http_staged_update_word_t *w, size_t n);
 static void fuzz_word(const u_char *p, size_t len, const uint8_t *data,

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "ngx_http_staged_update_table.h"
 
 
@@ -34,15 +35,6 @@
 #define FUZZ_PROBES   512
 #define FUZZ_MAX9     999999999u
 #define FUZZ_ANY      NGX_HTTP_STAGED_UPDATE_VERSION_ANY
-
-#define FUZZ_ASSERT(e)                                                        \
-    do {                                                                      \
-        if (!(e)) {                                                           \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n",                  \
-                    __FILE__, __LINE__, #e);                                  \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
 
 
 typedef ngx_http_staged_update_version_t     fuzz_ver_t;
@@ -82,8 +74,6 @@ typedef struct {
     long               rule;
 } fuzz_ref_t;
 
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static unsigned fuzz_byte(fuzz_in_t *in);
 static uint32_t fuzz_part(fuzz_in_t *in);

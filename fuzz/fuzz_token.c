@@ -28,6 +28,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "fuzz.h"
 #include "ngx_http_staged_update_token.h"
 #include "ngx_http_staged_update_version.h"
 #include "ngx_http_staged_update_table.h"
@@ -49,23 +50,12 @@
 #define FUZZ_NOW        ((time_t) 1700000000)
 #define FUZZ_EXP_MAX    1000000000000000000ULL      /* 19 digits */
 
-#define FUZZ_ASSERT(e)                                                        \
-    do {                                                                      \
-        if (!(e)) {                                                           \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n",                  \
-                    __FILE__, __LINE__, #e);                                  \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
-
 
 typedef struct {
     const uint8_t  *p;
     size_t          len;
 } fuzz_str_t;
 
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int fuzz_verify(const uint8_t *t, size_t n,
     const ngx_http_staged_update_secret_t *secrets, size_t nsecrets,

@@ -19,23 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "ngx_http_staged_update_version.h"
 
 
 #define FUZZ_ANY    NGX_HTTP_STAGED_UPDATE_VERSION_ANY
 #define FUZZ_PARTS  NGX_HTTP_STAGED_UPDATE_VERSION_PARTS
 
-#define FUZZ_ASSERT(e)                                                        \
-    do {                                                                      \
-        if (!(e)) {                                                           \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n",                  \
-                    __FILE__, __LINE__, #e);                                  \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
-
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int fuzz_ref_bound(const uint8_t *p, size_t len, uint32_t *part,
     int allow_wildcard);
