@@ -15,6 +15,7 @@
 #include "src/ngx_http_staged_update_zone.h"
 #include "src/ngx_http_staged_update_explain.h"
 #include "src/ngx_http_staged_update_control.h"
+#include "src/ngx_http_staged_update_report.h"
 
 #include <openssl/pem.h>
 
@@ -83,8 +84,6 @@ static ngx_int_t ngx_http_staged_update_release(ngx_conf_t *cf,
     ngx_http_staged_update_track_conf_t *tcf, ngx_str_t *version,
     ngx_http_staged_update_version_t *v, ngx_str_t *dir, ngx_str_t *url,
     ngx_uint_t line);
-static ngx_http_staged_update_track_t *ngx_http_staged_update_track_get(
-    ngx_conf_t *cf, ngx_str_t *name);
 static char *ngx_http_staged_update_conf_version(ngx_conf_t *cf,
     ngx_http_staged_update_track_conf_t *tcf, const char *what,
     ngx_str_t *value, ngx_http_staged_update_version_t *v);
@@ -181,6 +180,13 @@ static ngx_command_t  ngx_http_staged_update_commands[] = {
       offsetof(ngx_http_staged_update_loc_conf_t, trace),
       NULL },
 
+    { ngx_string("staged_update_report"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE123,
+      ngx_http_staged_update_report,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("staged_update_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_staged_update_api,
@@ -263,6 +269,10 @@ ngx_http_staged_update_postconfiguration(ngx_conf_t *cf)
                           "\"token secret=<file>;\" line in %s:%ui",
                           &tracks[i]->name, tracks[i]->conf_file,
                           tracks[i]->conf_line);
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_staged_update_report_check(cf, tracks[i]) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -609,7 +619,7 @@ ngx_http_staged_update_input(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static ngx_http_staged_update_track_t *
+ngx_http_staged_update_track_t *
 ngx_http_staged_update_track_get(ngx_conf_t *cf, ngx_str_t *name)
 {
     ngx_uint_t                           i;
@@ -776,6 +786,10 @@ ngx_http_staged_update_track_line(ngx_conf_t *cf, ngx_command_t *dummy,
         }
 
         return ngx_http_staged_update_track_sign(cf, tcf);
+    }
+
+    if (ngx_http_staged_update_is("halt_on") && n >= 3 && n <= 5) {
+        return ngx_http_staged_update_halt_on(cf, tcf->track);
     }
 
     if (ngx_http_staged_update_is("inline") && n == 2) {

@@ -11,6 +11,7 @@
 #include "ngx_http_staged_update_handler.h"
 #include "ngx_http_staged_update_release.h"
 #include "ngx_http_staged_update_state.h"
+#include "ngx_http_staged_update_report.h"
 
 
 /*
@@ -232,6 +233,7 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
     if (ngx_http_staged_update_granted(bucket, d.pct)) {
         ctx->decision = mandatory ? NGX_HTTP_STAGED_UPDATE_MANDATORY
                                   : NGX_HTTP_STAGED_UPDATE_UPGRADE;
+        ngx_http_staged_update_report_grant(track, d.scope);
 
     } else {
         ctx->decision = NGX_HTTP_STAGED_UPDATE_NONE;
@@ -866,6 +868,7 @@ ngx_http_staged_update_verify_handler(ngx_http_request_t *r)
                                                 ngx_time()))
     {
     case NGX_HTTP_STAGED_UPDATE_TOKEN_OK:
+        ngx_http_staged_update_report_download(r, track, &token);
         return NGX_DECLINED;
 
     case NGX_HTTP_STAGED_UPDATE_TOKEN_EXPIRED:

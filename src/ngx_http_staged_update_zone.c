@@ -16,12 +16,14 @@
 
 #include "ngx_http_staged_update_zone.h"
 #include "ngx_http_staged_update_state.h"
+#include "ngx_http_staged_update_report.h"
 
 
 typedef struct {
     ngx_queue_t                         sets;
     ngx_uint_t                          generation;
     void                               *state;     /* live overrides */
+    void                               *report;    /* install reports */
 } ngx_http_staged_update_shctx_t;
 
 
@@ -253,6 +255,7 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             ngx_queue_init(&sh->sets);
             sh->generation = 0;
             sh->state = NULL;
+            sh->report = NULL;
 
             zone->sh = sh;
             zone->shpool->data = sh;
@@ -342,8 +345,15 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         p += ngx_http_staged_update_state_size(track[i]->table);
     }
 
-    return ngx_http_staged_update_state_init(zone, &sh->state,
-                                             shm_zone->shm.log);
+    if (ngx_http_staged_update_state_init(zone, &sh->state,
+                                          shm_zone->shm.log)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_staged_update_report_init(zone, &sh->report,
+                                              shm_zone->shm.log);
 }
 
 
@@ -417,6 +427,8 @@ ngx_http_staged_update_zone_other(ngx_shm_zone_t *shm_zone)
 
     size = sizeof(ngx_http_staged_update_shctx_t)
            + sizeof(" in staged_update_zone \"\"") + shm_zone->shm.name.len;
+
+    size += ngx_http_staged_update_report_size(shm_zone->data);
 
     return ngx_align(size, ngx_pagesize) + 16 * ngx_pagesize;
 }
