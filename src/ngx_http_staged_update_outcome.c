@@ -172,8 +172,10 @@ ngx_http_staged_update_outcome_parse(const u_char *body, size_t len,
     memcpy(o->server, p, n);
     o->server_len = n;
 
-    e = ngx_http_staged_update_field(root, "grant", 1, &p, &n);
-    if (e) {
+    /* no grant, or one without a token: token_len 0, for a 403 */
+
+    e = ngx_http_staged_update_field(root, "grant", 0, &p, &n);
+    if (e || n == 0) {
         goto done;
     }
 
@@ -252,8 +254,7 @@ ngx_http_staged_update_grant(const u_char *p, size_t len,
     q = memchr(p, '?', last - p);
 
     if (q == NULL) {
-        return "grant has no token: the URL of the upgrade answer, with its "
-               "token";
+        return NULL;
     }
 
     if ((size_t) (q - p) > sizeof(o->path)) {
@@ -298,8 +299,7 @@ ngx_http_staged_update_grant(const u_char *p, size_t len,
         }
     }
 
-    return "grant has no token: the URL of the upgrade answer, with its "
-           "token";
+    return NULL;
 }
 
 

@@ -55,8 +55,9 @@ extern const char  *ngx_http_staged_update_result_names[];
  * A report: {"version":"2.0.0","from":"1.9.0","result":"started",
  * "reason":"...","client":"K","server":"shard-1","grant":"<a URL of the
  * upgrade answer, with its token>"}; reason and server optional.  The
- * grant's path (after an optional scheme and host) is percent-decoded;
- * its query must hold token=.  Returns NULL, or a sentence in err.
+ * grant's path (after an optional scheme and host) is percent-decoded,
+ * and its token= too; without a grant or a token, token_len is 0 (the
+ * caller refuses it with a 403).  Returns NULL, or a sentence in err.
  */
 const char *ngx_http_staged_update_outcome_parse(const u_char *body,
     size_t len, ngx_http_staged_update_outcome_t *o, char *err,

@@ -914,6 +914,12 @@ ngx_http_staged_update_report_post(ngx_http_request_t *r,
 
     /* the proof: a token of this track, for this version and client */
 
+    if (o->token_len == 0) {
+        return ngx_http_staged_update_report_answer(r, NGX_HTTP_FORBIDDEN,
+                   "a report needs the proof of its grant: \"grant\", a URL "
+                   "of the upgrade answer with its token");
+    }
+
     n = (track->token.secrets[1].len
          && ngx_time() < track->token.previous_until) ? 2 : 1;
 
