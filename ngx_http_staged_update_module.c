@@ -353,6 +353,8 @@ ngx_http_staged_update_merge_loc_conf(ngx_conf_t *cf, void *parent,
         conf->verify = prev->verify;
     }
 
+    ngx_http_staged_update_report_merge(cf, prev, conf);
+
     if (conf->input == NULL) {
 
         if (prev->input == NULL) {

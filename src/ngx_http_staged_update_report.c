@@ -189,6 +189,24 @@ ngx_http_staged_update_report(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+void
+ngx_http_staged_update_report_merge(ngx_conf_t *cf,
+    ngx_http_staged_update_loc_conf_t *prev,
+    ngx_http_staged_update_loc_conf_t *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (conf->report == NULL && prev->report && clcf->lmt_excpt
+        && clcf->handler == NULL)
+    {
+        conf->report = prev->report;
+        clcf->handler = ngx_http_staged_update_report_handler;
+    }
+}
+
+
 static ngx_http_staged_update_report_conf_t *
 ngx_http_staged_update_rcf(ngx_conf_t *cf,
     ngx_http_staged_update_track_t *track)

@@ -76,6 +76,11 @@ ngx_http_staged_update_report_grant(ngx_http_staged_update_track_t *track,
 char *ngx_http_staged_update_report(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
+/* the nested location of limit_except answers reports too */
+void ngx_http_staged_update_report_merge(ngx_conf_t *cf,
+    ngx_http_staged_update_loc_conf_t *prev,
+    ngx_http_staged_update_loc_conf_t *conf);
+
 /* halt_on [<server>] failures=<percent> min=<n> [confidence=<percent>]; */
 char *ngx_http_staged_update_halt_on(ngx_conf_t *cf,
     ngx_http_staged_update_track_t *track);
