@@ -39,12 +39,12 @@ typedef struct {
     size_t                             client_len;
     size_t                             server_len;  /* 0: none */
     size_t                             path_len;    /* of the grant */
-    size_t                             token_len;
-    u_char                             reason[NGX_HTTP_STAGED_UPDATE_REASON_MAXLEN];
+    size_t                             token_len;   /* 0: no proof */
+    u_char                             reason[128];  /* REASON_MAXLEN */
     u_char                             client[128];
-    u_char                             server[NGX_HTTP_STAGED_UPDATE_ID_MAXLEN];
-    u_char                             path[NGX_HTTP_STAGED_UPDATE_PATH_MAXLEN];
-    u_char                             token[NGX_HTTP_STAGED_UPDATE_TOKEN_MAXLEN];
+    u_char                             server[64];   /* ID_MAXLEN */
+    u_char                             path[4096];   /* PATH_MAXLEN */
+    u_char                             token[240];   /* TOKEN_MAXLEN */
 } ngx_http_staged_update_outcome_t;
 
 

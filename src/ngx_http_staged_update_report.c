@@ -32,6 +32,8 @@
 #define NGX_HTTP_STAGED_UPDATE_CLIENTS_DEFAULT  16384
 #define NGX_HTTP_STAGED_UPDATE_LATE_DEFAULT     86400
 
+#define NGX_HTTP_STAGED_UPDATE_VLEN  NGX_HTTP_STAGED_UPDATE_VERSION_MAXLEN
+
 
 typedef struct {
     ngx_queue_t                         tracks;    /* report_rec_t */
@@ -82,9 +84,6 @@ static size_t ngx_http_staged_update_report_doc(u_char *dst,
     ngx_http_staged_update_track_t *track);
 static size_t ngx_http_staged_update_report_prom(u_char *dst,
     ngx_http_staged_update_main_conf_t *smcf);
-static uint32_t ngx_http_staged_update_scope_of(
-    ngx_http_staged_update_track_t *track,
-    const ngx_http_staged_update_scope_t *s);
 
 
 static const char  *ngx_http_staged_update_counter_names[] = {
@@ -611,7 +610,7 @@ ngx_http_staged_update_row(ngx_http_staged_update_zone_t *zone,
     ngx_http_staged_update_report_rec_t *rec, u_char *scope, size_t slen,
     ngx_http_staged_update_version_t *v)
 {
-    u_char                            ver[NGX_HTTP_STAGED_UPDATE_VERSION_MAXLEN];
+    u_char                            ver[NGX_HTTP_STAGED_UPDATE_VLEN];
     size_t                            vlen;
     ngx_queue_t                      *q;
     ngx_http_staged_update_funnel_t  *row;
@@ -645,23 +644,6 @@ ngx_http_staged_update_row(ngx_http_staged_update_zone_t *zone,
     ngx_queue_insert_tail(&rec->rows, &row->queue);
 
     return row;
-}
-
-
-static uint32_t
-ngx_http_staged_update_scope_of(ngx_http_staged_update_track_t *track,
-    const ngx_http_staged_update_scope_t *s)
-{
-    const ngx_http_staged_update_table_t  *t;
-
-    t = track->shared;
-
-    if (s == &t->track) {
-        return 0;
-    }
-
-    return 1 + (uint32_t) (s - (const ngx_http_staged_update_scope_t *)
-                                   ((const u_char *) t + t->servers));
 }
 
 
@@ -828,9 +810,9 @@ ngx_http_staged_update_report_handler(ngx_http_request_t *r)
 static void
 ngx_http_staged_update_report_body(ngx_http_request_t *r)
 {
-    u_char                             *body, *p;
-    size_t                              len, max;
-    ngx_chain_t                        *cl;
+    size_t                              max;
+    ngx_int_t                           rc;
+    ngx_str_t                           body;
     ngx_http_core_loc_conf_t           *clcf;
     ngx_http_staged_update_loc_conf_t  *slcf;
 
@@ -839,46 +821,23 @@ ngx_http_staged_update_report_body(ngx_http_request_t *r)
 
     max = ngx_min((size_t) NGX_HTTP_STAGED_UPDATE_REPORT_MAX,
                   clcf->client_body_buffer_size);
-    len = 0;
 
-    if (r->request_body && r->request_body->temp_file == NULL) {
-        for (cl = r->request_body->bufs; cl; cl = cl->next) {
-            if (cl->buf->in_file) {
-                len = max + 1;
-                break;
-            }
+    rc = ngx_http_staged_update_body(r, max, &body);
 
-            len += cl->buf->last - cl->buf->pos;
-        }
+    if (rc == NGX_DECLINED) {
+        rc = ngx_http_staged_update_report_answer(r,
+                 NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                 "the body is larger than %uz bytes", max);
 
-    } else if (r->request_body) {
-        len = max + 1;
+    } else if (rc == NGX_OK) {
+        rc = ngx_http_staged_update_report_post(r, slcf->report, body.data,
+                                                body.len);
+
+    } else {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (len > max) {
-        ngx_http_finalize_request(r,
-            ngx_http_staged_update_report_answer(r,
-                NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                "the body is larger than %uz bytes", max));
-        return;
-    }
-
-    body = ngx_pnalloc(r->pool, len + 1);
-    if (body == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    p = body;
-
-    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
-         cl = cl->next)
-    {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
-    }
-
-    ngx_http_finalize_request(r,
-        ngx_http_staged_update_report_post(r, slcf->report, body, len));
+    ngx_http_finalize_request(r, rc);
 }
 
 
@@ -979,7 +938,7 @@ ngx_http_staged_update_report_post(ngx_http_request_t *r,
     }
 
     return ngx_http_staged_update_report_count(r, track, o,
-               ngx_http_staged_update_scope_of(track, scope));
+               ngx_http_staged_update_scope_index(track->shared, scope));
 }
 
 
@@ -990,7 +949,7 @@ ngx_http_staged_update_report_count(ngx_http_request_t *r,
     ngx_http_staged_update_track_t *track,
     ngx_http_staged_update_outcome_t *o, ngx_uint_t si)
 {
-    u_char                                 ver[NGX_HTTP_STAGED_UPDATE_VERSION_MAXLEN];
+    u_char                                 ver[NGX_HTTP_STAGED_UPDATE_VLEN];
     size_t                                 vlen;
     uint32_t                               mask, dn, dk;
     uint64_t                               hash, key, k, n, *slot;

@@ -32,7 +32,7 @@ typedef struct {
     uint32_t                            scope_len; /* 0: the track's */
     uint32_t                            version_len;
     u_char                              scope[NGX_HTTP_STAGED_UPDATE_ID_MAXLEN];
-    u_char                              version[NGX_HTTP_STAGED_UPDATE_VERSION_MAXLEN];
+    u_char                              version[39];  /* VERSION_MAXLEN */
 } ngx_http_staged_update_funnel_t;
 
 
@@ -57,18 +57,14 @@ ngx_http_staged_update_report_grant(ngx_http_staged_update_track_t *track,
     const ngx_http_staged_update_scope_t *scope)
 {
     ngx_http_staged_update_report_conf_t  *rcf = track->report;
-    const ngx_http_staged_update_table_t  *t;
 
     if (rcf == NULL || rcf->scopes == NULL) {
         return;
     }
 
-    t = track->shared;
-
-    (void) ngx_atomic_fetch_add(&rcf->scopes[scope == &t->track ? 0
-                : 1 + (scope - (const ngx_http_staged_update_scope_t *)
-                               ((const u_char *) t + t->servers))]
-                ->c[NGX_HTTP_STAGED_UPDATE_C_GRANTED], 1);
+    (void) ngx_atomic_fetch_add(&rcf->scopes[
+               ngx_http_staged_update_scope_index(track->shared, scope)]
+               ->c[NGX_HTTP_STAGED_UPDATE_C_GRANTED], 1);
 }
 
 

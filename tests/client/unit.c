@@ -953,6 +953,45 @@ queued_with(su_install_t *in, const char *text)
 }
 
 
+/* a fresh installation upgraded to 2.0.0, then su_start() with cmd as
+ * its health check; the program waited for */
+
+static su_install_t *
+upgraded_start(const char *cmd, su_start_t *s, char **dir)
+{
+    su_error_t     err;
+    su_install_t  *in;
+
+    static char   *argv[] = { "bin/game", NULL };
+
+    *dir = make_install();
+    memset(s, 0, sizeof(*s));
+
+    if (upgrade(*dir, &err) != SU_OK) {
+        return NULL;
+    }
+
+    in = open_dir(*dir, pem_good, &err);
+    if (in == NULL) {
+        return NULL;
+    }
+
+    s->argv = argv;
+    s->health_cmd = cmd;
+
+    if (su_start(in, s, &err) != SU_OK) {
+        su_close(in);
+        return NULL;
+    }
+
+    if (s->pid > 0) {
+        waitpid(s->pid, NULL, 0);
+    }
+
+    return in;
+}
+
+
 static void
 test_reports(void)
 {
@@ -1056,19 +1095,10 @@ test_reports(void)
 
     /* a healthy start reports "started" and drops the grant */
 
-    dir = make_install();
-    CHECK(upgrade(dir, &err) == SU_OK);
-    in = open_dir(dir, pem_good, &err);
-    CHECK(in != NULL);
+    in = upgraded_start("test -n \"$SU_PID\"", &s, &dir);
+    CHECK(in != NULL && s.rolled_back == 0);
 
     if (in != NULL) {
-        memset(&s, 0, sizeof(s));
-        s.argv = argv;
-        s.health_cmd = "test -n \"$SU_PID\"";
-        CHECK(su_start(in, &s, &err) == SU_OK && s.rolled_back == 0);
-        if (s.pid > 0) {
-            waitpid(s.pid, NULL, 0);
-        }
         CHECK(strcmp(su_installed_version(in), "2.0.0") == 0);
         CHECK(queued_with(in, "\"result\":\"started\"") == 1);
         CHECK(get(dir, ".launcher/grant") == NULL);
@@ -1079,19 +1109,10 @@ test_reports(void)
 
     /* a health command that fails rolls back too */
 
-    dir = make_install();
-    CHECK(upgrade(dir, &err) == SU_OK);
-    in = open_dir(dir, pem_good, &err);
-    CHECK(in != NULL);
+    in = upgraded_start("exit 4", &s, &dir);
+    CHECK(in != NULL && s.rolled_back == 1);
 
     if (in != NULL) {
-        memset(&s, 0, sizeof(s));
-        s.argv = argv;
-        s.health_cmd = "exit 4";
-        CHECK(su_start(in, &s, &err) == SU_OK && s.rolled_back == 1);
-        if (s.pid > 0) {
-            waitpid(s.pid, NULL, 0);
-        }
         CHECK(strcmp(su_installed_version(in), "1.0.0") == 0);
         CHECK(queued_with(in, "the health command failed (status 4)") == 1);
         su_close(in);
