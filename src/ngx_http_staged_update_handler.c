@@ -747,7 +747,7 @@ ngx_http_staged_update_redirect(ngx_http_request_t *r,
 }
 
 
-/* a JSON answer of n parts, sent as they are */
+/* a JSON answer (unless typed otherwise) of n parts, sent as they are */
 
 ngx_int_t
 ngx_http_staged_update_send(ngx_http_request_t *r, ngx_str_t *part,
@@ -758,8 +758,10 @@ ngx_http_staged_update_send(ngx_http_request_t *r, ngx_str_t *part,
     ngx_uint_t    i;
     ngx_chain_t  *out, *cl, **ll;
 
-    r->headers_out.content_type = ngx_http_staged_update_json;
-    r->headers_out.content_type_len = ngx_http_staged_update_json.len;
+    if (r->headers_out.content_type.len == 0) {
+        r->headers_out.content_type = ngx_http_staged_update_json;
+        r->headers_out.content_type_len = ngx_http_staged_update_json.len;
+    }
     r->headers_out.content_length_n = 0;
 
     if (r->headers_out.status == 0) {

@@ -753,6 +753,29 @@ ngx_http_staged_update_report_handler(ngx_http_request_t *r)
             return rc;
         }
 
+        /* ?format=prometheus: every track's funnel, until the status has it */
+
+        if (ngx_http_arg(r, (u_char *) "format", 6, &doc) == NGX_OK
+            && doc.len == 10 && ngx_strncmp(doc.data, "prometheus", 10) == 0)
+        {
+            if (ngx_http_staged_update_report_prometheus(r->pool,
+                    ngx_http_get_module_main_conf(r,
+                        ngx_http_staged_update_module), &doc)
+                != NGX_OK
+                || ngx_http_staged_update_no_store(r) != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            ngx_str_set(&r->headers_out.content_type,
+                        "text/plain; version=0.0.4");
+            r->headers_out.content_type_len =
+                                         r->headers_out.content_type.len;
+            r->headers_out.status = NGX_HTTP_OK;
+
+            return ngx_http_staged_update_send(r, &doc, 1);
+        }
+
         if (ngx_http_staged_update_report_json(r->pool, slcf->report, &doc)
             != NGX_OK)
         {

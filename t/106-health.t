@@ -544,11 +544,31 @@ sub counts {
                                     . 'counted');
 }
 
-# the funnel as Prometheus-style numbers exist in the JSON of the GET
+# the funnel in JSON and as Prometheus text, checked by promtool
 {
     my ($st, $body, $h) = req('GET', '/bad/report');
     is($st, 200, 'GET of the report location: 200');
     like($h, qr{Content-Type: application/json}i, 'GET: JSON');
+
+    ($st, $body, $h) = req('GET', '/bad/report?format=prometheus');
+    is($st, 200, 'GET ?format=prometheus: 200');
+    like($h, qr{Content-Type: text/plain; version=0\.0\.4}i,
+         'Prometheus: the text format\'s type');
+
+    my $s2 = row('multi', 'shard-2');
+    my $b = row('bad');
+    like($body, qr/^staged_update_reports_total\{track="multi",scope="shard-2",version="1\.9\.0",outcome="failed"\} $s2->{failed}$/m,
+         'Prometheus: the failed reports of shard-2, as in the JSON');
+    like($body, qr/^staged_update_report_failures_total\{track="bad",scope="track",version="2\.0\.0"\} $b->{failures}$/m,
+         'Prometheus: the halt sample of "bad"');
+
+  SKIP: {
+        skip 'no promtool (Debian package prometheus)', 1
+            unless qx(promtool --version 2>&1) =~ /promtool/;
+        write_file("$root/metrics.txt", $body);
+        my $out = qx(promtool check metrics < $root/metrics.txt 2>&1);
+        is($?, 0, 'promtool check metrics accepts it') or diag($out);
+    }
 }
 
 unlike(read_file("$root/logs/error.log"), qr/\[(?:alert|crit|emerg)\]/,
