@@ -194,19 +194,19 @@ start();
     my $c = read_file("$root/nginx.conf");
     (my $t1 = $c) =~ s/token secret=\Q$keys\E\/token.secret client;\n(\s+sign)/token secret=$keys\/token.secret;\n$1/;
     write_file("$root/t1.conf", $t1);
-    my $out = qx($nginx -t -p $root/ -c $root/t1.conf 2>&1);
+    my $out = qx($nginx -t -p $root/ -c $root/t1.conf -e $root/logs/t.log 2>&1);
     like($out, qr/staged_update_report bad: the track's tokens must be bound to clients \("token secret=<file> client;"\)/,
          'nginx -t: staged_update_report without "token ... client" is refused');
 
     (my $t2 = $c) =~ s/halt_on shard-2/halt_on shard-9/;
     write_file("$root/t2.conf", $t2);
-    $out = qx($nginx -t -p $root/ -c $root/t2.conf 2>&1);
+    $out = qx($nginx -t -p $root/ -c $root/t2.conf -e $root/logs/t.log 2>&1);
     like($out, qr/"halt_on" names an unknown server "shard-9"/,
          'nginx -t: halt_on of an unknown server is refused');
 
     (my $t3 = $c) =~ s/failures=50% min=10/failures=50% min=0/;
     write_file("$root/t3.conf", $t3);
-    $out = qx($nginx -t -p $root/ -c $root/t3.conf 2>&1);
+    $out = qx($nginx -t -p $root/ -c $root/t3.conf -e $root/logs/t.log 2>&1);
     like($out, qr/"halt_on" has an invalid parameter "min=0"/,
          'nginx -t: halt_on min=0 is refused');
 }
