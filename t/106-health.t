@@ -15,7 +15,8 @@
 #   halted; a release of one business server: that server halted only;
 # - forged reports (no token, another version's token, another client's,
 #   an expired one, a token of another secret), duplicates, floods, bad
-#   bodies and methods: none moves the counts;
+#   bodies and methods: none moves the counts; a full vote table (409);
+# - the funnel as JSON and as Prometheus text (promtool check metrics);
 # - nginx -t refuses staged_update_report on a track whose tokens are not
 #   bound to clients, and a halt_on of an unknown server.
 #
@@ -164,6 +165,13 @@ http {
         halt_on shard-2 failures=50% min=10;
     }
 
+    staged_update_track full {
+        zone    upd;
+        latest  2.0.0  $rel/2.0.0;
+        default 100%;
+        $tok;
+    }
+
     server {
         listen 127.0.0.1:$base ssl;
         ssl_certificate     $keys/tls.crt;
@@ -177,6 +185,8 @@ http {
         location = /good/report   { staged_update_report good; }
         location = /multi/check   { staged_update multi; }
         location = /multi/report  { staged_update_report multi late=1h; }
+        location = /full/check    { staged_update full; }
+        location = /full/report   { staged_update_report full clients=64; }
 
         location /update/api/ { staged_update_api write=on; }
 
@@ -544,6 +554,45 @@ sub counts {
                                    . token('2.0.0', int(time) - 600, 'F6', $path));
     like($body, qr/"counted":true/, 'a token expired 10 min ago (late=1h): '
                                     . 'counted');
+}
+
+# clients=64: a table of 128 words, 112 of them used at most; then new
+# clients are refused with 409, known ones still count
+{
+    my $f = get_json('/full/report');
+    is($f->{clients}{size}, 112, 'clients=64: room for 112 clients');
+
+    my ($n, $st, $body) = (0);
+
+    for my $i (1 .. 112) {
+        ($st, $body) = report('full', version => '2.0.0', from => '1.0.0',
+                              result => 'installed', client => "c$i",
+                              grant => grant('full', "c$i"));
+        $n++ if $body =~ /"counted":true/;
+    }
+
+    is($n, 112, 'clients=64: 112 clients counted');
+
+    ($st, $body) = report('full', version => '2.0.0', from => '1.0.0',
+                          result => 'installed', client => 'c113',
+                          grant => grant('full', 'c113'));
+    is($st, 409, 'the 113th client: 409');
+    like($body, qr/^\{"error":"no room for the reports of more clients/,
+         'the 113th client: says so in JSON');
+
+    ($st, $body) = report('full', version => '2.0.0', from => '1.0.0',
+                          result => 'started', client => 'c7',
+                          grant => grant('full', 'c7'));
+    like($body, qr/"counted":true/, 'a known client still reports');
+
+    $f = get_json('/full/report');
+    is("$f->{clients}{used} $f->{clients}{refused}", '112 1',
+       'clients: 112 used, 1 refused');
+    is("$f->{funnel}[0]{installed} $f->{funnel}[0]{started}", '112 1',
+       'the funnel: 112 installed, 1 started');
+    like(read_file("$root/logs/error.log"),
+         qr/\[warn\].*staged_update_report full: no room for the votes of more clients \(112 kept\): raise clients=/,
+         'the refusal is logged at warn');
 }
 
 # the funnel in JSON and as Prometheus text, checked by promtool
