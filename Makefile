@@ -22,7 +22,8 @@ PURE     := src/ngx_http_staged_update_version.c \
             src/ngx_http_staged_update_override.c \
             src/ngx_http_staged_update_hll.c \
             src/ngx_http_staged_update_rate.c \
-            src/ngx_http_staged_update_ramp.c
+            src/ngx_http_staged_update_ramp.c \
+            src/ngx_http_staged_update_outcome.c
 MODSRC   := config ngx_http_staged_update_module.c $(wildcard src/*.c src/*.h)
 
 DEBS     := nginx nginx-dev libssl-dev libpcre2-dev zlib1g-dev build-essential \
@@ -100,12 +101,12 @@ unit: $(BUILD)/unit $(BUILD)/unit-shape
 $(BUILD)/unit: tests/unit/unit.c $(PURE) $(wildcard src/*.h)
 	mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_STRICT) -g -O1 -fsanitize=address,undefined \
-	    -fno-sanitize-recover=all -Isrc -o $@ tests/unit/unit.c $(PURE) -lcrypto -ljansson
+	    -fno-sanitize-recover=all -Isrc -o $@ tests/unit/unit.c $(PURE) -lcrypto -ljansson -lm
 
 $(BUILD)/unit-shape: tests/unit/shape.c $(PURE) $(wildcard src/*.h)
 	mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_STRICT) -g -O1 -fsanitize=address,undefined \
-	    -fno-sanitize-recover=all -Isrc -o $@ tests/unit/shape.c $(PURE) -lcrypto -ljansson
+	    -fno-sanitize-recover=all -Isrc -o $@ tests/unit/shape.c $(PURE) -lcrypto -ljansson -lm
 
 launcher: $(LAUNCHER)
 
@@ -216,7 +217,7 @@ asan-test: $(ASAN_NGINX) $(LAUNCHER) $(EMBED)
 
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := fuzz_version fuzz_pct fuzz_table fuzz_json fuzz_token \
-                fuzz_override fuzz_shape
+                fuzz_override fuzz_shape fuzz_outcome
 CLANG        ?= clang
 
 fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
@@ -243,12 +244,12 @@ $(BUILD)/replay/%: fuzz/%.c fuzz/fuzz.h fuzz/fuzz_replay.h $(PURE) $(wildcard sr
 	mkdir -p $(BUILD)/replay
 	$(CC) $(CFLAGS_STRICT) -g -O1 -fsanitize=address,undefined \
 	    -fno-sanitize-recover=all -DSTANDALONE_MAIN -Isrc -o $@ $< $(PURE) \
-	    -lcrypto -ljansson
+	    -lcrypto -ljansson -lm
 
 $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz.h $(PURE) $(wildcard src/*.h)
 	mkdir -p $(BUILD)/fuzz
 	$(CLANG) $(CFLAGS_STRICT) -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -Isrc -o $@ $< $(PURE) -lcrypto -ljansson
+	    -Isrc -o $@ $< $(PURE) -lcrypto -ljansson -lm
 
 # ---------------------------------------------------------------------------
 # libstagedupdate (client/): the client library, shared (soname

@@ -18,6 +18,7 @@
 #include "src/ngx_http_staged_update_counters.h"
 #include "src/ngx_http_staged_update_status.h"
 #include "src/ngx_http_staged_update_shape.h"
+#include "src/ngx_http_staged_update_report.h"
 
 #include <openssl/pem.h>
 
@@ -86,8 +87,6 @@ static ngx_int_t ngx_http_staged_update_release(ngx_conf_t *cf,
     ngx_http_staged_update_track_conf_t *tcf, ngx_str_t *version,
     ngx_http_staged_update_version_t *v, ngx_str_t *dir, ngx_str_t *url,
     ngx_uint_t line);
-static ngx_http_staged_update_track_t *ngx_http_staged_update_track_get(
-    ngx_conf_t *cf, ngx_str_t *name);
 static char *ngx_http_staged_update_conf_version(ngx_conf_t *cf,
     ngx_http_staged_update_track_conf_t *tcf, const char *what,
     ngx_str_t *value, ngx_http_staged_update_version_t *v);
@@ -191,6 +190,13 @@ static ngx_command_t  ngx_http_staged_update_commands[] = {
       offsetof(ngx_http_staged_update_loc_conf_t, trace),
       NULL },
 
+    { ngx_string("staged_update_report"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE123,
+      ngx_http_staged_update_report,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("staged_update_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_staged_update_api,
@@ -273,6 +279,10 @@ ngx_http_staged_update_postconfiguration(ngx_conf_t *cf)
                           "\"token secret=<file>;\" line in %s:%ui",
                           &tracks[i]->name, tracks[i]->conf_file,
                           tracks[i]->conf_line);
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_staged_update_report_check(cf, tracks[i]) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -372,6 +382,8 @@ ngx_http_staged_update_merge_loc_conf(ngx_conf_t *cf, void *parent,
     if (conf->verify == NULL) {
         conf->verify = prev->verify;
     }
+
+    ngx_http_staged_update_report_merge(cf, prev, conf);
 
     if (conf->input == NULL) {
 
@@ -639,7 +651,7 @@ ngx_http_staged_update_input(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static ngx_http_staged_update_track_t *
+ngx_http_staged_update_track_t *
 ngx_http_staged_update_track_get(ngx_conf_t *cf, ngx_str_t *name)
 {
     ngx_uint_t                           i;
@@ -817,6 +829,10 @@ ngx_http_staged_update_track_line(ngx_conf_t *cf, ngx_command_t *dummy,
         return ngx_http_staged_update_track_sign(cf, tcf);
     }
 
+    if (ngx_http_staged_update_is("halt_on") && n >= 3 && n <= 5) {
+        return ngx_http_staged_update_halt_on(cf, tcf->track);
+    }
+
     if (ngx_http_staged_update_is("inline") && n == 2) {
         ssize_t  size;
 
@@ -927,7 +943,7 @@ ngx_http_staged_update_track_line(ngx_conf_t *cf, ngx_command_t *dummy,
                        "staged_update_track \"%V\": unknown directive or "
                        "wrong number of arguments in \"%V\"; expected zone, "
                        "latest, minimum, default, rule, server, token, sign, "
-                       "inline, counters, rate, ramp or include",
+                       "inline, counters, rate, ramp, halt_on or include",
                        name, &value[0]);
     return NGX_CONF_ERROR;
 

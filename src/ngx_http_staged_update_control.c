@@ -17,6 +17,7 @@
 
 #include "ngx_http_staged_update_control.h"
 #include "ngx_http_staged_update_state.h"
+#include "ngx_http_staged_update_handler.h"
 
 
 #define NGX_HTTP_STAGED_UPDATE_R_LIST       0
@@ -196,10 +197,8 @@ ngx_http_staged_update_api_handler(ngx_http_request_t *r)
 static void
 ngx_http_staged_update_api_body(ngx_http_request_t *r)
 {
-    u_char                          *body, *p;
-    size_t                           len;
     ngx_int_t                        rc;
-    ngx_chain_t                     *cl;
+    ngx_str_t                        body;
     ngx_http_core_loc_conf_t        *clcf;
     ngx_http_staged_update_route_t   rt;
 
@@ -210,23 +209,9 @@ ngx_http_staged_update_api_body(ngx_http_request_t *r)
         return;
     }
 
-    len = 0;
+    rc = ngx_http_staged_update_body(r, clcf->client_body_buffer_size, &body);
 
-    if (r->request_body && r->request_body->temp_file == NULL) {
-        for (cl = r->request_body->bufs; cl; cl = cl->next) {
-            if (cl->buf->in_file) {
-                len = clcf->client_body_buffer_size + 1;
-                break;
-            }
-
-            len += cl->buf->last - cl->buf->pos;
-        }
-
-    } else if (r->request_body) {
-        len = clcf->client_body_buffer_size + 1;
-    }
-
-    if (len > clcf->client_body_buffer_size) {
+    if (rc == NGX_DECLINED) {
         rc = ngx_http_staged_update_api_error(r,
                  NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                  "the body is larger than %uz bytes "
@@ -235,22 +220,13 @@ ngx_http_staged_update_api_body(ngx_http_request_t *r)
         return;
     }
 
-    body = ngx_pnalloc(r->pool, len + 1);
-    if (body == NULL) {
+    if (rc != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    p = body;
-
-    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
-         cl = cl->next)
-    {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
-    }
-
     ngx_http_finalize_request(r,
-        ngx_http_staged_update_api_patch(r, &rt, body, len));
+        ngx_http_staged_update_api_patch(r, &rt, body.data, body.len));
 }
 
 

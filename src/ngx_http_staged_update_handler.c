@@ -11,6 +11,7 @@
 #include "ngx_http_staged_update_handler.h"
 #include "ngx_http_staged_update_release.h"
 #include "ngx_http_staged_update_state.h"
+#include "ngx_http_staged_update_report.h"
 
 
 /*
@@ -283,6 +284,12 @@ ngx_http_staged_update_handler(ngx_http_request_t *r)
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
         }
+    }
+
+    if (ctx->decision == NGX_HTTP_STAGED_UPDATE_UPGRADE
+        || ctx->decision == NGX_HTTP_STAGED_UPDATE_MANDATORY)
+    {
+        ngx_http_staged_update_report_grant(track, d.scope);
     }
 
     /* the trace: "<table>:<latest|minimum|default|rule>" and "50.00" */
@@ -889,7 +896,7 @@ ngx_http_staged_update_redirect(ngx_http_request_t *r,
 }
 
 
-/* a JSON answer of n parts, sent as they are */
+/* a JSON answer (unless typed otherwise) of n parts, sent as they are */
 
 ngx_int_t
 ngx_http_staged_update_send(ngx_http_request_t *r, ngx_str_t *part,
@@ -902,8 +909,10 @@ ngx_http_staged_update_send(ngx_http_request_t *r, ngx_str_t *part,
     ngx_uint_t    i;
     ngx_chain_t  *out, *cl, **ll;
 
-    r->headers_out.content_type = ngx_http_staged_update_json;
-    r->headers_out.content_type_len = ngx_http_staged_update_json.len;
+    if (r->headers_out.content_type.len == 0) {
+        r->headers_out.content_type = ngx_http_staged_update_json;
+        r->headers_out.content_type_len = ngx_http_staged_update_json.len;
+    }
     r->headers_out.content_length_n = 0;
 
     if (r->headers_out.status == 0) {
@@ -1035,6 +1044,7 @@ ngx_http_staged_update_verify_handler(ngx_http_request_t *r)
                                                 ngx_time()))
     {
     case NGX_HTTP_STAGED_UPDATE_TOKEN_OK:
+        ngx_http_staged_update_report_download(r, track, &token);
         return ngx_http_staged_update_download(r, track, &token);
 
     case NGX_HTTP_STAGED_UPDATE_TOKEN_EXPIRED:
@@ -1183,6 +1193,54 @@ ngx_http_staged_update_refuse(ngx_http_request_t *r, ngx_uint_t e)
 
     return ngx_http_staged_update_error(r, NGX_HTTP_NOT_ALLOWED,
                                         &ngx_http_staged_update_errors[e]);
+}
+
+
+ngx_int_t
+ngx_http_staged_update_body(ngx_http_request_t *r, size_t max,
+    ngx_str_t *body)
+{
+    u_char       *p;
+    size_t        len;
+    ngx_chain_t  *cl;
+
+    len = 0;
+
+    if (r->request_body && r->request_body->temp_file) {
+        return NGX_DECLINED;
+    }
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
+         cl = cl->next)
+    {
+        if (cl->buf->in_file) {
+            return NGX_DECLINED;
+        }
+
+        len += cl->buf->last - cl->buf->pos;
+    }
+
+    if (len > max) {
+        return NGX_DECLINED;
+    }
+
+    body->data = ngx_pnalloc(r->pool, len + 1);
+    if (body->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = body->data;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
+         cl = cl->next)
+    {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    *p = '\0';
+    body->len = len;
+
+    return NGX_OK;
 }
 
 

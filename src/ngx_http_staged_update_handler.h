@@ -32,5 +32,14 @@ ngx_int_t ngx_http_staged_update_send(ngx_http_request_t *r,
     ngx_str_t *part, ngx_uint_t n);
 ngx_int_t ngx_http_staged_update_no_store(ngx_http_request_t *r);
 
+/*
+ * A request body read by ngx_http_read_client_request_body(), in one
+ * buffer of the request's pool with a '\0' after it: NGX_OK, NGX_DECLINED
+ * when it is larger than max (or went to a file), NGX_ERROR.  For the
+ * control API and staged_update_report.
+ */
+ngx_int_t ngx_http_staged_update_body(ngx_http_request_t *r, size_t max,
+    ngx_str_t *body);
+
 
 #endif /* _NGX_HTTP_STAGED_UPDATE_HANDLER_H_INCLUDED_ */

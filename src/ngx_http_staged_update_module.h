@@ -124,6 +124,7 @@ typedef struct {
                                                      by rule_index() */
     void                              *live;      /* its overrides, beside */
     ngx_http_staged_update_counters_t *counters;  /* see counters.h */
+    void                              *report;    /* reports, halt_on */
 
     ngx_http_staged_update_token_conf_t  token;
     EVP_PKEY                          *keys[NGX_HTTP_STAGED_UPDATE_MAX_KEYS];
@@ -176,7 +177,13 @@ typedef struct {
     ngx_http_staged_update_input_t    *input;    /* NGX_HTTP_STAGED_UPDATE_NINPUTS */
     ngx_flag_t                         trace;
     ngx_uint_t                         api;      /* 0, API_READ, API_WRITE */
+    ngx_http_staged_update_track_t    *report;   /* staged_update_report */
 } ngx_http_staged_update_loc_conf_t;
+
+
+/* a track by name, created on first mention */
+ngx_http_staged_update_track_t *ngx_http_staged_update_track_get(
+    ngx_conf_t *cf, ngx_str_t *name);
 
 
 extern ngx_module_t  ngx_http_staged_update_module;

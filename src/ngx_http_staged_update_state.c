@@ -111,9 +111,6 @@ static void ngx_http_staged_update_log_change(ngx_log_t *log,
     ngx_uint_t remove, ngx_str_t *from);
 static uint32_t ngx_http_staged_update_nrules(
     const ngx_http_staged_update_table_t *t);
-static uint32_t ngx_http_staged_update_scope_index(
-    const ngx_http_staged_update_table_t *t,
-    const ngx_http_staged_update_scope_t *s);
 
 
 /*
@@ -197,19 +194,6 @@ ngx_http_staged_update_nrules(const ngx_http_staged_update_table_t *t)
     }
 
     return n;
-}
-
-
-static uint32_t
-ngx_http_staged_update_scope_index(const ngx_http_staged_update_table_t *t,
-    const ngx_http_staged_update_scope_t *s)
-{
-    if (s == &t->track) {
-        return 0;
-    }
-
-    return 1 + (uint32_t) (s - (const ngx_http_staged_update_scope_t *)
-                                   ((const u_char *) t + t->servers));
 }
 
 

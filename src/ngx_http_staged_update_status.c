@@ -13,6 +13,7 @@
 #include "ngx_http_staged_update_counters.h"
 #include "ngx_http_staged_update_state.h"
 #include "ngx_http_staged_update_shape.h"
+#include "ngx_http_staged_update_report.h"
 
 
 #define NGX_HTTP_STAGED_UPDATE_JSON       0
@@ -47,6 +48,7 @@ typedef struct {
     ngx_atomic_uint_t                   *targets;    /* [release][3] */
     ngx_str_t                            live;       /* state.h's JSON */
     ngx_str_t                            shape;      /* shape.h's JSON */
+    ngx_str_t                            reports;    /* report.h's JSON */
 } ngx_http_staged_update_snap_t;
 
 
@@ -339,6 +341,7 @@ static ngx_int_t
 ngx_http_staged_update_status_handler(ngx_http_request_t *r)
 {
     ngx_int_t                             rc;
+    ngx_str_t                             funnels;
     ngx_uint_t                            i, n, format;
     ngx_http_staged_update_w_t            w;
     ngx_http_staged_update_snap_t        *snap;
@@ -394,6 +397,17 @@ ngx_http_staged_update_status_handler(ngx_http_request_t *r)
         }
     }
 
+    /* the install reports' funnels, in Prometheus text (report.c) */
+
+    ngx_str_null(&funnels);
+
+    if (format != NGX_HTTP_STAGED_UPDATE_JSON
+        && ngx_http_staged_update_report_prometheus(r->pool, smcf, &funnels)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     /* measured, then written */
 
     ngx_memzero(&w, sizeof(ngx_http_staged_update_w_t));
@@ -403,6 +417,7 @@ ngx_http_staged_update_status_handler(ngx_http_request_t *r)
 
     } else {
         ngx_http_staged_update_render_prom(&w, snap, n);
+        ngx_http_staged_update_w(&w, funnels.data, funnels.len);
     }
 
     w.p = ngx_pnalloc(r->pool, w.len);
@@ -418,6 +433,7 @@ ngx_http_staged_update_status_handler(ngx_http_request_t *r)
 
     } else {
         ngx_http_staged_update_render_prom(&w, snap, n);
+        ngx_http_staged_update_w(&w, funnels.data, funnels.len);
     }
 
     if (w.overflow) {
@@ -526,6 +542,15 @@ ngx_http_staged_update_snapshot(ngx_http_request_t *r,
 
     if (ngx_http_staged_update_state_json(r->pool, track, 0, &s->live, &etag)
         != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the install reports' funnel */
+
+    if (track->report
+        && ngx_http_staged_update_report_json(r->pool, track, &s->reports)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -698,6 +723,11 @@ ngx_http_staged_update_render_json(ngx_http_staged_update_w_t *w,
         if (s->shape.len) {
             ngx_http_staged_update_ws(w, ",\"shape\":");
             ngx_http_staged_update_w(w, s->shape.data, s->shape.len);
+        }
+
+        if (s->reports.len) {
+            ngx_http_staged_update_ws(w, ",\"reports\":");
+            ngx_http_staged_update_w(w, s->reports.data, s->reports.len);
         }
 
         if (!s->on) {

@@ -207,5 +207,11 @@ uint32_t ngx_http_staged_update_bucket(uint64_t state, const u_char *key,
 #define ngx_http_staged_update_str(t, off)                                    \
     ((const u_char *) (t) + (off))
 
+/* a scope's index in its table: 0 the track's own, 1 + i server i */
+#define ngx_http_staged_update_scope_index(t, s)                              \
+    ((s) == &(t)->track ? 0                                                   \
+     : 1 + (uint32_t) ((s) - (const ngx_http_staged_update_scope_t *)         \
+                             ((const u_char *) (t) + (t)->servers)))
+
 
 #endif /* _NGX_HTTP_STAGED_UPDATE_TABLE_H_INCLUDED_ */

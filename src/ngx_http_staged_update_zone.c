@@ -18,6 +18,7 @@
 #include "ngx_http_staged_update_state.h"
 #include "ngx_http_staged_update_counters.h"
 #include "ngx_http_staged_update_shape.h"
+#include "ngx_http_staged_update_report.h"
 
 
 typedef struct {
@@ -26,6 +27,7 @@ typedef struct {
     void                               *state;     /* live overrides */
     void                               *counters;  /* see counters.c */
     void                               *shape;     /* see *_shape.c */
+    void                               *report;    /* install reports */
 } ngx_http_staged_update_shctx_t;
 
 
@@ -267,6 +269,7 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             sh->state = NULL;
             sh->counters = NULL;
             sh->shape = NULL;
+            sh->report = NULL;
 
             zone->sh = sh;
             zone->shpool->data = sh;
@@ -383,8 +386,15 @@ ngx_http_staged_update_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         p += ngx_http_staged_update_state_size(track[i]->table);
     }
 
-    return ngx_http_staged_update_state_init(zone, &sh->state,
-                                             shm_zone->shm.log);
+    if (ngx_http_staged_update_state_init(zone, &sh->state,
+                                          shm_zone->shm.log)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_staged_update_report_init(zone, &sh->report,
+                                              shm_zone->shm.log);
 }
 
 
@@ -461,7 +471,8 @@ ngx_http_staged_update_zone_other(ngx_shm_zone_t *shm_zone)
 
     return ngx_align(size, ngx_pagesize) + 16 * ngx_pagesize
            + ngx_http_staged_update_counters_size(shm_zone->data)
-           + ngx_http_staged_update_shape_size(shm_zone->data);
+           + ngx_http_staged_update_shape_size(shm_zone->data)
+           + ngx_http_staged_update_report_size(shm_zone->data);
 }
 
 

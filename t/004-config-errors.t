@@ -1661,7 +1661,7 @@ staged_update_track "game": "zone" is duplicate
     }
 --- must_die
 --- error_log
-staged_update_track "game": unknown directive or wrong number of arguments in "percent"; expected zone, latest, minimum, default, rule, server, token, sign, inline, counters, rate, ramp or include
+staged_update_track "game": unknown directive or wrong number of arguments in "percent"; expected zone, latest, minimum, default, rule, server, token, sign, inline, counters, rate, ramp, halt_on or include
 
 
 

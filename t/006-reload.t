@@ -102,10 +102,9 @@ add_block_preprocessor(sub {
     }
 });
 
-# a track with 140 servers, whose tables fit twice but not three times in
-# a 36k zone (beside the zone's header and the live overrides' root, two
-# small-object pages), with a default of 0% or of 100% (without counters,
-# which would take room of their own)
+# a track with 140 servers, whose tables (3 pages) fit twice but not three
+# times in a 36k zone (9 pages, with the slab pool's own and two of the zone
+# header's small allocations), with a default of 0% or of 100%
 
 for my $pct (0, 100) {
     write_file("$root/tight-$pct.conf", join '',

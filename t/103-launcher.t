@@ -36,13 +36,15 @@ use warnings;
 use Test::More;
 use File::Temp qw(tempdir);
 use File::Path qw(make_path remove_tree);
-use File::Find;
 use File::Spec;
 use File::Basename qw(dirname);
 use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 use Cwd qw(abs_path);
 use POSIX ();
+
+use lib dirname(__FILE__) . '/common';
+use StagedUpdateE2E qw(sys wait_port write_file read_file tree);
 
 my $top = abs_path(dirname(__FILE__) . '/..');
 my $launcher = File::Spec->rel2abs($ENV{STAGED_UPDATE_LAUNCHER}
@@ -199,7 +201,7 @@ http {
 CONF
 
 sys("$nginx -p $root/ -c $root/nginx.conf -e $root/logs/error.log");
-wait_port($base);
+wait_port($base, "$root/logs/error.log");
 ($nginx_pid) = read_file("$root/logs/nginx.pid") =~ /(\d+)/;
 
 $shard_pid = fork // die "fork: $!\n";
@@ -212,7 +214,7 @@ if ($shard_pid == 0) {
         or POSIX::_exit(127);
 }
 
-wait_port($SHARD);
+wait_port($SHARD, "$root/logs/error.log");
 
 
 # ---------------------------------------------------------------------------
@@ -754,22 +756,6 @@ sub binomial_interval {
 
 # every regular file under $dir but .launcher/ and .update/: path => bytes
 
-sub tree {
-    my ($dir) = @_;
-    my %t;
-
-    find({ no_chdir => 1, wanted => sub {
-        my $rel = File::Spec->abs2rel($File::Find::name, $dir);
-        if (-d $_ && $rel =~ m{^\.(?:launcher|update)$}) {
-            $File::Find::prune = 1;
-            return;
-        }
-        $t{$rel} = read_file($_) if -f $_;
-    } }, $dir);
-
-    return %t;
-}
-
 sub same {
     my ($a, $b) = @_;
     return 0 unless join("\0", sort keys %$a) eq join("\0", sort keys %$b);
@@ -803,39 +789,4 @@ sub run {
     close $fh;
 
     return ($?, $out);
-}
-
-sub sys {
-    my ($cmd) = @_;
-    system($cmd) == 0 or die "failed: $cmd\n";
-}
-
-sub wait_port {
-    my ($port) = @_;
-    my $deadline = time + 10;
-
-    while (time < $deadline) {
-        return if IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                        PeerPort => $port);
-        sleep 0.05;
-    }
-
-    die "nothing listens on 127.0.0.1:$port\n"
-        . read_file("$root/logs/error.log");
-}
-
-sub write_file {
-    my ($file, $text) = @_;
-    open my $fh, '>', $file or die "$file: $!\n";
-    binmode $fh;
-    print $fh $text;
-    close $fh or die "$file: $!\n";
-}
-
-sub read_file {
-    my ($file) = @_;
-    open my $fh, '<', $file or return '';
-    binmode $fh;
-    local $/;
-    return scalar <$fh> // '';
 }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "cli.h"
 
@@ -31,6 +32,8 @@ typedef struct {
     int           check_only;
     int           rollback;
     int           force;
+    const char   *health_cmd;
+    unsigned      health_seconds;
 } cli_conf_t;
 
 
@@ -38,6 +41,7 @@ static void usage(void);
 static su_status_t update(su_install_t *in, cli_conf_t *c,
     su_options_t *o);
 static void run(cli_conf_t *c, const char *dir, const char *version);
+static int run_checked(su_install_t *in, cli_conf_t *c);
 
 
 static void
@@ -61,6 +65,12 @@ usage(void)
 "  --allow-http       let --server be http://\n"
 "  --rollback         restore the previous version from its backup\n"
 "  --exec PROG        then run DIR/PROG (with ARGS) in DIR\n"
+"  --health-cmd CMD   after an upgrade, start PROG under this check (sh -c\n"
+"                     in DIR, $SU_PID: PROG's pid; must exit 0)\n"
+"  --health-seconds N after an upgrade, PROG must stay up N seconds (or\n"
+"                     exit 0); a failed check rolls back by itself and\n"
+"                     starts the old version\n"
+"  --report-path P    where install reports go (default /update/report)\n"
 "\n"
 "Without --server: completes an interrupted switch and (with --exec)\n"
 "starts the program.\n"
@@ -160,6 +170,73 @@ run(cli_conf_t *c, const char *dir, const char *version)
 }
 
 
+/*
+ * The program under the library's health check (su_start): after an
+ * upgrade, a failed check rolls back and starts the old version.  The
+ * reports go once the program runs; then the launcher waits for it and
+ * exits with its status.
+ */
+
+static int
+run_checked(su_install_t *in, cli_conf_t *c)
+{
+    int          i, st;
+    char       **argv;
+    size_t       sent;
+    su_error_t   err;
+    su_start_t   s;
+
+    argv = calloc((size_t) c->nexec_args + 2, sizeof(char *));
+    if (argv == NULL) {
+        cli_say("out of memory");
+        su_close(in);
+        return SU_EUSAGE;
+    }
+
+    argv[0] = (char *) c->exec;
+
+    for (i = 0; i < c->nexec_args; i++) {
+        argv[i + 1] = c->exec_args[i];
+    }
+
+    memset(&s, 0, sizeof(s));
+    s.argv = argv;
+    s.health_cmd = c->health_cmd;
+    s.health_seconds = c->health_seconds;
+
+    cli_say("starting %s (%s)", c->exec, su_installed_version(in));
+
+    if (su_start(in, &s, &err) != SU_OK) {
+        cli_say("%s", err.message);
+    }
+
+    if (s.rolled_back) {
+        cli_say("rolled back: starting %s (%s)", c->exec,
+                su_installed_version(in));
+    }
+
+    if (su_report_queued(in)) {
+        if (su_report_flush(in, 3, &sent, &err) == SU_OK) {
+            cli_say("%zu report(s) sent", sent);
+        } else {
+            cli_say("%zu report(s) sent; %zu kept for a later run", sent,
+                    su_report_queued(in));
+        }
+    }
+
+    su_close(in);
+    free(argv);
+
+    st = s.status;
+
+    if (s.pid > 0 && waitpid(s.pid, &st, 0) != s.pid) {
+        return SU_EUSAGE;
+    }
+
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -201,6 +278,13 @@ main(int argc, char **argv)
         else if (strcmp(a, "--rollback") == 0) c.rollback = 1;
         else if (strcmp(a, "--force") == 0) c.force = 1;
         else if (strcmp(a, "--allow-http") == 0) o.allow_http = 1;
+        else if (strcmp(a, "--health-cmd") == 0) opt = &c.health_cmd;
+        else if (strcmp(a, "--report-path") == 0) opt = &o.report_path;
+        else if (strcmp(a, "--health-seconds") == 0 && i + 1 < argc
+                 && atoi(argv[i + 1]) > 0)
+        {
+            c.health_seconds = (unsigned) atoi(argv[++i]);
+        }
         else usage();
 
         if (opt) {
@@ -214,7 +298,8 @@ main(int argc, char **argv)
     if (o.dir == NULL
         || (o.server && o.pubkey_file == NULL)
         || (c.shard && (c.user == NULL || c.password == NULL))
-        || (c.shard && o.server == NULL))
+        || (c.shard && o.server == NULL)
+        || ((c.health_cmd || c.health_seconds) && c.exec == NULL))
     {
         usage();
     }
@@ -254,6 +339,18 @@ main(int argc, char **argv)
     } else {
         cli_say("installed %s in %s", su_installed_version(in), su_dir(in));
         rc = o.server ? update(in, &c, &o) : SU_OK;
+    }
+
+    if (!c.rollback && c.exec && (c.health_cmd || c.health_seconds)) {
+        i = run_checked(in, &c);
+        su_global_cleanup();
+        return rc != SU_OK ? (int) rc : i;
+    }
+
+    /* reports of this run or an earlier one: a short try, kept if it fails */
+
+    if (o.server && su_report_queued(in)) {
+        (void) su_report_flush(in, 3, NULL, &err);
     }
 
     dir = strdup(su_dir(in));

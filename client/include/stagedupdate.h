@@ -129,6 +129,9 @@ typedef struct {
     su_progress_pt    progress;     /* optional */
     su_ask_pt         ask;          /* optional: without it, no question */
     void             *data;         /* passed to the three callbacks */
+
+    const char       *report_path;  /* where install reports go; default
+                                       "/update/report" (see su_report) */
 } su_options_t;
 
 
@@ -241,6 +244,73 @@ SU_API su_status_t su_rollback(su_install_t *in, su_error_t *err);
  */
 SU_API su_status_t su_update(su_install_t *in, const char *server_id,
     unsigned flags, su_outcome_t *outcome, su_error_t *err);
+
+
+
+/*
+ * Install reports (the server's staged_update_report). su_install() keeps
+ * the grant of an upgrade (its version, the one it replaced, the server ID
+ * and a URL of the answer with its download token) in .launcher/grant and
+ * queues an "installed" report; su_start() queues "started", or
+ * "rolled-back" ("failed" when the rollback failed too) and drops the
+ * grant. Reports wait in .launcher/reports/ (at most SU_REPORTS_MAX, the
+ * oldest dropped first) until su_report_flush() sends them.
+ */
+#define SU_REPORTS_MAX  32
+
+typedef enum {
+    SU_R_INSTALLED = 0,
+    SU_R_STARTED,
+    SU_R_FAILED,
+    SU_R_ROLLED_BACK
+} su_result_t;
+
+/* queues a report of the pending grant; SU_OK and nothing without one */
+SU_API su_status_t su_report(su_install_t *in, su_result_t result,
+    const char *reason, su_error_t *err);
+
+/*
+ * POSTs the queued reports, oldest first, each within timeout seconds; a
+ * report the server answered (2xx, or a 4xx that a resend cannot change)
+ * leaves the queue; on a network error or a 5xx the rest wait for a later
+ * run. *sent (may be NULL): how many left the queue.
+ */
+SU_API su_status_t su_report_flush(su_install_t *in, long timeout,
+    size_t *sent, su_error_t *err);
+
+/* the number of queued reports */
+SU_API size_t su_report_queued(su_install_t *in);
+
+
+/* how su_start() starts the installed version */
+typedef struct {
+    char *const      *argv;         /* argv[0]: the program, relative to
+                                       the installation; run in it */
+    const char       *health_cmd;   /* sh -c in the installation while the
+                                       program runs ($SU_PID its pid): must
+                                       exit 0 within health_seconds (or
+                                       60 s) */
+    unsigned          health_seconds;   /* without health_cmd: the program
+                                       must stay up this long (or exit 0) */
+
+    /* out */
+    int               pid;          /* the running program, or 0 if it has
+                                       already exited with: */
+    int               status;       /* its wait status */
+    int               rolled_back;  /* 1: the new version failed its check
+                                       and the old one runs */
+} su_start_t;
+
+/*
+ * Starts the program. After an upgrade whose grant is pending (the first
+ * start of the new version) and with a health check: a failed check kills
+ * the program, rolls back (su_rollback), queues "rolled-back" (or
+ * "failed"), and starts the old version; a passed one queues "started".
+ * Other starts are plain. Reports are only queued: send them with
+ * su_report_flush() once the program runs.
+ */
+SU_API su_status_t su_start(su_install_t *in, su_start_t *s,
+    su_error_t *err);
 
 
 #ifdef __cplusplus

@@ -144,6 +144,53 @@ su_http_get(su_install_t *in, const char *url, su_str_t *body, long *retry,
 }
 
 
+/* a JSON POST; the status, or -1 (err says why) */
+
+long
+su_http_post(su_install_t *in, const char *url, const char *json,
+    long timeout, su_error_t *err)
+{
+    CURL               *c;
+    long                status;
+    CURLcode            rc;
+    su_str_t            body = { NULL, 0, 0 };
+    struct curl_slist  *h;
+
+    c = su_http_new(in, url);
+    h = curl_slist_append(NULL, "Content-Type: application/json");
+
+    if (c == NULL || h == NULL) {
+        curl_easy_cleanup(c);
+        curl_slist_free_all(h);
+        su_fail(err, SU_ECHECK, "out of memory");
+        return -1;
+    }
+
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, su_http_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout);
+
+    rc = curl_easy_perform(c);
+    status = -1;
+
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+
+    } else {
+        su_fail(err, SU_ECHECK, "%s: %s", url, curl_easy_strerror(rc));
+    }
+
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    free(body.data);
+
+    return status;
+}
+
+
 char *
 su_http_escape(const char *s)
 {

@@ -32,6 +32,8 @@
  *   previous           the version that su_rollback() restores
  *   client             the random client key, made on first use
  *   next-check         when the server asked to be left alone (Retry-After)
+ *   grant              the upgrade waiting for its reports (report.c)
+ *   reports/N.json     reports not sent yet (report.c)
  *   store/V/...        verified files of version V
  *   backup/V/...       the running files of V that a switch replaced,
  *                      and backup/V/.launcher-list (what was there)
@@ -183,6 +185,8 @@ SU_HIDDEN long su_http_get(su_install_t *in, const char *url, su_str_t *body,
 SU_HIDDEN su_status_t su_http_download(su_install_t *in, const char *url,
     const char *part, su_progress_t *p, su_error_t *err);
 SU_HIDDEN char *su_http_escape(const char *s);
+SU_HIDDEN long su_http_post(su_install_t *in, const char *url,
+    const char *json, long timeout, su_error_t *err);
 
 /* check.c */
 SU_HIDDEN char *su_resolve(su_install_t *in, const char *url);
@@ -195,6 +199,12 @@ SU_HIDDEN su_status_t su_journal_apply(su_install_t *in, su_error_t *err);
 SU_HIDDEN su_status_t su_switch(su_install_t *in, const char *from,
     const char *to, su_op_t *ops, size_t n, su_error_t *err);
 SU_HIDDEN su_status_t su_recover(su_install_t *in, su_error_t *err);
+
+/* report.c */
+SU_HIDDEN su_status_t su_grant_keep(su_install_t *in, su_offer_t *o,
+    const char *from, su_error_t *err);
+SU_HIDDEN char *su_grant_version(su_install_t *in);
+SU_HIDDEN void su_grant_drop(su_install_t *in);
 
 /* install.c */
 SU_HIDDEN su_status_t su_reread_version(su_install_t *in, su_error_t *err);

@@ -494,6 +494,10 @@ su_install(su_install_t *in, su_offer_t *o, su_error_t *err)
     if (rc == SU_OK) {
         su_log(in, SU_LOG_INFO, "installed %s (%zu files); %s kept for a "
                "rollback", o->version, o->nfiles, from);
+
+        /* the grant and the "installed" report: never a failed install */
+        (void) su_grant_keep(in, o, from, err);
+        su_ok(err);
     }
 
     for (i = 0; i < o->nfiles; i++) {

@@ -48,6 +48,7 @@ typedef struct {
 static int         passed, failed;
 static char        root[64];
 static int         ninst;
+static int         with_urls;       /* manifests give urls (reports) */
 static char       *pem_good, *pem_other;
 static EVP_PKEY   *key_good, *key_other;
 
@@ -283,6 +284,11 @@ manifest(const unit_mf_t *m)
                               ? json_pack("{s:s}", "path", v2[i].path)
                               : json_pack("{s:s, s:s}", "path", v2[i].path,
                                           "content", c));
+        if (with_urls) {
+            json_object_set_new(json_array_get(files, i), "url",
+                                json_string("/releases/2.0.0/bin/game"
+                                            "?token=2.0.0~9~K~mac"));
+        }
         free(c);
     }
     if (m->extra) {
@@ -923,6 +929,207 @@ test_enospc(void)
 }
 
 
+/* the reports: the grant, the queue and its bound, su_start's verdicts */
+
+static size_t
+queued_with(su_install_t *in, const char *text)
+{
+    char            path[SU_PATH], *body;
+    size_t          n;
+    unsigned long   i;
+
+    n = 0;
+
+    for (i = 1; i < 200; i++) {
+        su_meta(in, path, "reports/%lu.json", i);
+        body = su_read_text(path, NULL);
+        if (body != NULL && strstr(body, text) != NULL) {
+            n++;
+        }
+        free(body);
+    }
+
+    return n;
+}
+
+
+/* a fresh installation upgraded to 2.0.0, then su_start() with cmd as
+ * its health check; the program waited for */
+
+static su_install_t *
+upgraded_start(const char *cmd, su_start_t *s, char **dir)
+{
+    su_error_t     err;
+    su_install_t  *in;
+
+    static char   *argv[] = { "bin/game", NULL };
+
+    *dir = make_install();
+    memset(s, 0, sizeof(*s));
+
+    if (upgrade(*dir, &err) != SU_OK) {
+        return NULL;
+    }
+
+    in = open_dir(*dir, pem_good, &err);
+    if (in == NULL) {
+        return NULL;
+    }
+
+    s->argv = argv;
+    s->health_cmd = cmd;
+
+    if (su_start(in, s, &err) != SU_OK) {
+        su_close(in);
+        return NULL;
+    }
+
+    if (s->pid > 0) {
+        waitpid(s->pid, NULL, 0);
+    }
+
+    return in;
+}
+
+
+static void
+test_reports(void)
+{
+    int            i;
+    char          *dir, *grant, *argv[] = { "bin/game", NULL };
+    su_error_t     err;
+    su_start_t     s;
+    su_options_t   o;
+    su_install_t  *in;
+
+    /* an upgrade keeps its grant and queues "installed" */
+
+    with_urls = 1;
+    dir = make_install();
+    CHECK(upgrade(dir, &err) == SU_OK);
+    grant = get(dir, ".launcher/grant");
+    CHECK_MSG(grant && strncmp(grant, "2.0.0\n1.0.0\n-\n", 14) == 0,
+              "grant: %s", grant ? grant : "(none)");
+    free(grant);
+
+    in = open_dir(dir, pem_good, &err);
+    CHECK(in != NULL);
+    if (in == NULL) {
+        free(dir);
+        return;
+    }
+
+    CHECK(su_report_queued(in) == 1);
+    CHECK(queued_with(in, "\"result\":\"installed\"") == 1);
+    CHECK(queued_with(in, "\"version\":\"2.0.0\",\"from\":\"1.0.0\"")
+          == 1);
+    CHECK(queued_with(in, su_client_key(in, &err)) == 1);
+
+    /* the bound: the oldest go first */
+
+    for (i = 0; i < SU_REPORTS_MAX + 8; i++) {
+        CHECK(su_report(in, SU_R_FAILED, "a\nb", &err) == SU_OK);
+    }
+
+    CHECK(su_report_queued(in) == SU_REPORTS_MAX);
+    CHECK(queued_with(in, "\"result\":\"installed\"") == 0);
+    CHECK(queued_with(in, "\"reason\":\"a b\"") == SU_REPORTS_MAX);
+
+    /* no server: nothing sent, all kept */
+
+    CHECK(su_report_flush(in, 1, NULL, &err) == SU_OK);
+    CHECK(su_report_queued(in) == SU_REPORTS_MAX);
+    su_close(in);
+
+    /* an unreachable server: kept for a later run */
+
+    memset(&o, 0, sizeof(o));
+    o.dir = dir;
+    o.pubkey_pem = pem_good;
+    o.server = "http://127.0.0.1:1";
+    o.allow_http = 1;
+
+    CHECK(su_open(&in, &o, &err) == SU_OK);
+    {
+        size_t  sent = 99;
+
+        CHECK(su_report_flush(in, 1, &sent, &err) == SU_ECHECK);
+        CHECK(sent == 0);
+    }
+    CHECK(su_report_queued(in) == SU_REPORTS_MAX);
+
+    /* the first start of 2.0.0 fails its check: rolled back, reported */
+
+    su_rm_rf(strcat(strcpy((char [SU_PATH]) { 0 }, dir), "/.launcher/reports"));
+    put(dir, "bin/game", "#!/bin/sh\nexit 3\n", 0755);
+
+    memset(&s, 0, sizeof(s));
+    s.argv = argv;
+    s.health_seconds = 5;
+
+    CHECK(su_start(in, &s, &err) == SU_OK);
+    CHECK(s.rolled_back == 1);
+    CHECK(strcmp(su_installed_version(in), "1.0.0") == 0);
+    CHECK(has(dir, "bin/game", v1[0].data));
+    CHECK(!has(dir, ".launcher/grant", "x") && get(dir, ".launcher/grant")
+                                              == NULL);
+    CHECK(queued_with(in, "\"result\":\"rolled-back\"") == 1);
+    CHECK(queued_with(in, "the program exited with status 3") == 1);
+    CHECK(s.pid > 0 || s.status == 0);
+    if (s.pid > 0) {
+        waitpid(s.pid, &i, 0);
+        CHECK(WIFEXITED(i) && WEXITSTATUS(i) == 0);   /* the old one runs */
+    }
+
+    /* a start without a pending grant is plain */
+
+    memset(&s, 0, sizeof(s));
+    s.argv = argv;
+    s.health_cmd = "exit 1";
+    CHECK(su_start(in, &s, &err) == SU_OK && s.rolled_back == 0);
+    if (s.pid > 0) {
+        waitpid(s.pid, NULL, 0);
+    }
+    su_close(in);
+    free(dir);
+
+    /* a healthy start reports "started" and drops the grant */
+
+    in = upgraded_start("test -n \"$SU_PID\"", &s, &dir);
+    CHECK(in != NULL && s.rolled_back == 0);
+
+    if (in != NULL) {
+        CHECK(strcmp(su_installed_version(in), "2.0.0") == 0);
+        CHECK(queued_with(in, "\"result\":\"started\"") == 1);
+        CHECK(get(dir, ".launcher/grant") == NULL);
+        su_close(in);
+    }
+
+    free(dir);
+
+    /* a health command that fails rolls back too */
+
+    in = upgraded_start("exit 4", &s, &dir);
+    CHECK(in != NULL && s.rolled_back == 1);
+
+    if (in != NULL) {
+        CHECK(strcmp(su_installed_version(in), "1.0.0") == 0);
+        CHECK(queued_with(in, "the health command failed (status 4)") == 1);
+        su_close(in);
+    }
+
+    free(dir);
+
+    /* without a url in the answer nothing proves the grant: no reports */
+
+    with_urls = 0;
+    dir = make_install();
+    CHECK(upgrade(dir, &err) == SU_OK);
+    CHECK(get(dir, ".launcher/grant") == NULL);
+    free(dir);
+}
+
+
 int
 main(void)
 {
@@ -949,6 +1156,7 @@ main(void)
     test_callbacks();
     test_crash_points();
     test_enospc();
+    test_reports();
 
     if (!getenv("TEST_KEEP")) {
         su_rm_rf(root);

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -29,6 +30,7 @@
 #include "ngx_http_staged_update_minisign.h"
 #include "ngx_http_staged_update_override.h"
 #include "ngx_http_staged_update_hll.h"
+#include "ngx_http_staged_update_outcome.h"
 
 
 #define ANY                  NGX_HTTP_STAGED_UPDATE_VERSION_ANY
@@ -3412,6 +3414,7 @@ unit_hll(void)
     free(reg);
     free(again);
 }
+static void unit_outcomes(void);
 
 
 int
@@ -3439,6 +3442,7 @@ main(void)
     unit_overrides();
     unit_state_file();
     unit_hll();
+    unit_outcomes();
 
     printf("%lu passed, %lu failed\n", unit_passed, unit_failed);
 
@@ -3713,4 +3717,170 @@ unit_minisign(void)
     }
 
     EVP_PKEY_free(key);
+}
+
+
+/* install reports: the body, the token's fields, one vote, the bound */
+
+static const char *
+unit_report(const char *body, ngx_http_staged_update_outcome_t *o)
+{
+    static char  err[NGX_HTTP_STAGED_UPDATE_ERR_LEN];
+
+    return ngx_http_staged_update_outcome_parse((const u_char *) body,
+                                                strlen(body), o, err,
+                                                sizeof(err));
+}
+
+
+static void
+unit_outcomes(void)
+{
+    size_t                              vlen, clen, i;
+    uint32_t                            mask, dn, dk;
+    uint64_t                            k, n;
+    const char                         *e;
+    const u_char                       *ver, *client;
+    ngx_http_staged_update_outcome_t   *o;
+
+    o = malloc(sizeof(*o));
+    CHECK(o != NULL);
+    if (o == NULL) {
+        return;
+    }
+
+    e = unit_report("{\"version\":\"2.0\",\"from\":\"1.9.0\","
+                    "\"result\":\"rolled-back\",\"reason\":\"exit 1\","
+                    "\"client\":\"K:1\",\"server\":\"shard-1\","
+                    "\"grant\":\"https://u.example:8443/releases/2.0.0/"
+                    "a%20b?x=1&token=2.0.0~17~K:1~mac%7E\"}", o);
+    CHECK_MSG(e == NULL, "%s", e);
+    CHECK_INT(o->result, NGX_HTTP_STAGED_UPDATE_ROLLED_BACK);
+    CHECK_INT(o->version.part[0], 2);
+    CHECK_INT(o->from.part[1], 9);
+    CHECK_MEM(o->reason, o->reason_len, "exit 1");
+    CHECK_MEM(o->client, o->client_len, "K:1");
+    CHECK_MEM(o->server, o->server_len, "shard-1");
+    CHECK_MEM(o->path, o->path_len, "/releases/2.0.0/a b");
+    CHECK_MEM(o->token, o->token_len, "2.0.0~17~K:1~mac~");
+
+    /* no grant, or a grant without token: parsed, token_len 0 (a 403) */
+
+    CHECK(unit_report("{\"version\":\"2.0.0\",\"from\":\"1.0.0\","
+                      "\"result\":\"started\",\"client\":\"K\"}", o)
+          == NULL);
+    CHECK_INT(o->token_len, 0);
+    CHECK(unit_report("{\"version\":\"2.0.0\",\"from\":\"1.0.0\","
+                      "\"result\":\"started\",\"client\":\"K\","
+                      "\"grant\":\"/releases/2.0.0/bin/game?t=1\"}", o)
+          == NULL);
+    CHECK_INT(o->token_len, 0);
+
+    /* refusals */
+
+    {
+        static const char  *bad[] = {
+            "",
+            "[]",
+            "{\"version\":\"2.0.0\"}",
+            "{\"version\":\"2.0.0\",\"from\":\"2.0.0\",\"result\":"
+                "\"started\",\"client\":\"K\"}",
+            "{\"version\":\"2.x\",\"from\":\"1.0.0\",\"result\":"
+                "\"started\",\"client\":\"K\"}",
+            "{\"version\":\"2.0.0\",\"from\":\"1.0.0\",\"result\":"
+                "\"exploded\",\"client\":\"K\"}",
+            "{\"version\":\"2.0.0\",\"from\":\"1.0.0\",\"result\":"
+                "\"started\",\"client\":\"K K\"}",
+            "{\"version\":\"2.0.0\",\"from\":\"1.0.0\",\"result\":"
+                "\"started\",\"client\":\"K\",\"server\":\"a/b\"}",
+            "{\"version\":\"2.0.0\",\"from\":\"1.0.0\",\"result\":"
+                "\"started\",\"client\":\"K\",\"reason\":\"a\\nb\"}",
+            "{\"version\":\"2.0.0\",\"from\":\"1.0.0\",\"result\":"
+                "\"started\",\"client\":\"K\",\"votes\":2}",
+            "{\"version\":\"2.0.0\",\"version\":\"2.0.0\"}",
+            "{\"version\":\"2.0.0\",\"from\":\"1.0.0\",\"result\":"
+                "\"started\",\"client\":\"K\",\"grant\":\"bin/game\"}",
+            "{\"version\":\"2.0.0\",\"from\":\"1.0.0\",\"result\":"
+                "\"started\",\"client\":\"K\",\"grant\":\"/a?token=%zz\"}",
+            "{\"version\":2,\"from\":\"1.0.0\",\"result\":\"started\","
+                "\"client\":\"K\"}"
+        };
+
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            CHECK_MSG(unit_report(bad[i], o) != NULL, "accepted: %s",
+                      bad[i]);
+        }
+    }
+
+    /* the token's fields */
+
+    CHECK(ngx_http_staged_update_token_fields((const u_char *) "2.0.0~9~K~m",
+                                              11, &ver, &vlen, &client,
+                                              &clen));
+    CHECK_MEM(ver, vlen, "2.0.0");
+    CHECK_MEM(client, clen, "K");
+    CHECK(ngx_http_staged_update_token_fields((const u_char *) "2.0.0~9~m",
+                                              9, &ver, &vlen, &client,
+                                              &clen));
+    CHECK_INT(clen, 0);
+    CHECK(!ngx_http_staged_update_token_fields((const u_char *) "2.0.0~m", 7,
+                                               &ver, &vlen, &client, &clen));
+    CHECK(!ngx_http_staged_update_token_fields((const u_char *) "a~b~c~d~e",
+                                               9, &ver, &vlen, &client,
+                                               &clen));
+
+    /* one vote per client: each result once; the sample counts once */
+
+    mask = 0;
+    CHECK(ngx_http_staged_update_outcome_apply(&mask,
+              NGX_HTTP_STAGED_UPDATE_INSTALLED, &dn, &dk));
+    CHECK_INT(dn + dk, 0);
+    CHECK(!ngx_http_staged_update_outcome_apply(&mask,
+              NGX_HTTP_STAGED_UPDATE_INSTALLED, &dn, &dk));
+    CHECK(ngx_http_staged_update_outcome_apply(&mask,
+              NGX_HTTP_STAGED_UPDATE_STARTED, &dn, &dk));
+    CHECK_INT(dn * 10 + dk, 10);
+    CHECK(ngx_http_staged_update_outcome_apply(&mask,
+              NGX_HTTP_STAGED_UPDATE_ROLLED_BACK, &dn, &dk));
+    CHECK_INT(dn * 10 + dk, 1);            /* a success turns a failure */
+    CHECK(ngx_http_staged_update_outcome_apply(&mask,
+              NGX_HTTP_STAGED_UPDATE_FAILED, &dn, &dk));
+    CHECK_INT(dn * 10 + dk, 0);            /* already a failure */
+    CHECK(!ngx_http_staged_update_outcome_apply(&mask,
+              NGX_HTTP_STAGED_UPDATE_STARTED, &dn, &dk));
+
+    mask = 0;
+    CHECK(ngx_http_staged_update_outcome_apply(&mask,
+              NGX_HTTP_STAGED_UPDATE_FAILED, &dn, &dk));
+    CHECK_INT(dn * 10 + dk, 11);
+    CHECK(ngx_http_staged_update_outcome_apply(&mask,
+              NGX_HTTP_STAGED_UPDATE_STARTED, &dn, &dk));
+    CHECK_INT(dn * 10 + dk, 0);
+
+    /* z and Wilson's lower bound, against values computed by hand */
+
+    CHECK_MSG(fabs(ngx_http_staged_update_z(0.95) - 1.644854) < 1e-5, "z95");
+    CHECK_MSG(fabs(ngx_http_staged_update_z(0.99) - 2.326348) < 1e-5, "z99");
+    CHECK_MSG(fabs(ngx_http_staged_update_wilson_lower(6, 20, 1.644854)
+                   - 0.163908) < 1e-4, "wilson 6/20");
+    CHECK_MSG(ngx_http_staged_update_wilson_lower(0, 20, 1.644854) == 0.0,
+              "wilson 0/20");
+    CHECK_MSG(ngx_http_staged_update_wilson_lower(0, 0, 1.644854) == 0.0,
+              "wilson 0/0");
+
+    /* the rule: min, then the bound */
+
+    CHECK(!ngx_http_staged_update_halt_due(19, 19, 500, 20, 1.644854));
+    CHECK(ngx_http_staged_update_halt_due(20, 20, 500, 20, 1.644854));
+    CHECK(ngx_http_staged_update_halt_due(6, 20, 500, 20, 1.644854));
+    CHECK(!ngx_http_staged_update_halt_due(3, 300, 500, 20, 1.644854));
+    CHECK(!ngx_http_staged_update_halt_due(2, 20, 500, 20, 1.644854));
+
+    /* a 1% release never halts with 3 failures in 100 or more */
+
+    for (n = 100, k = 3; n <= 100000; n *= 10) {
+        CHECK(!ngx_http_staged_update_halt_due(k, n, 500, 20, 1.644854));
+    }
+
+    free(o);
 }
