@@ -93,6 +93,8 @@ static u_char *ngx_http_staged_update_shape_rate_json(u_char *p,
 static uint32_t ngx_http_staged_update_shape_burst(uint32_t rate);
 static ngx_http_staged_update_cap_t *ngx_http_staged_update_shape_find(
     ngx_http_staged_update_track_t *track, const u_char *id, size_t len);
+static void ngx_http_staged_update_shape_settle(
+    ngx_http_staged_update_shape_node_t *node, uint32_t rate, uint32_t burst);
 static uint64_t ngx_http_staged_update_shape_msec(void);
 
 
@@ -673,10 +675,14 @@ ngx_http_staged_update_shape_zone(ngx_http_staged_update_zone_t *zone,
                 return NGX_ERROR;
             }
 
-            /* the configuration's cap; the debt and the slots are kept */
+            /*
+             * the configuration's cap; the debt and the slots are kept,
+             * the debt settled at the cap in force until now (a live one
+             * of the API, which the state module gives again next)
+             */
 
-            cap[k].node->rate = cap[k].rate;
-            cap[k].node->burst = cap[k].burst;
+            ngx_http_staged_update_shape_settle(cap[k].node, cap[k].rate,
+                                                cap[k].burst);
         }
 
         rc = sc->ramps.elts;
@@ -899,11 +905,41 @@ ngx_http_staged_update_shape_set_rate_locked(
         return NGX_DECLINED;
     }
 
-    cap->node->rate = rate;
-    cap->node->burst = burst ? burst
-                             : ngx_http_staged_update_shape_burst(rate);
+    ngx_http_staged_update_shape_settle(cap->node, rate,
+        burst ? burst : ngx_http_staged_update_shape_burst(rate));
 
     return NGX_OK;
+}
+
+
+/*
+ * A cap changed live: the debt paid back so far at the old rate is
+ * settled first, so that the new rate pays back only from now on.
+ */
+
+static void
+ngx_http_staged_update_shape_settle(ngx_http_staged_update_shape_node_t *node,
+    uint32_t rate, uint32_t burst)
+{
+    uint64_t                              now, ms, paid;
+    ngx_http_staged_update_rate_state_t  *st;
+
+    if (node->rate == rate && node->burst == burst) {
+        return;
+    }
+
+    st = &node->state;
+    now = ngx_http_staged_update_shape_msec();
+
+    if (node->rate && st->last && now > st->last) {
+        ms = ngx_min(now - st->last, (uint64_t) 1000000000);
+        paid = ms * node->rate;
+        st->debt = (paid >= st->debt) ? 0 : st->debt - paid;
+        st->last = now;
+    }
+
+    node->rate = rate;
+    node->burst = burst;
 }
 
 
@@ -947,8 +983,8 @@ ngx_http_staged_update_shape_reset_locked(
     cap = sc->caps.elts;
 
     for (i = 0; i < sc->caps.nelts; i++) {
-        cap[i].node->rate = cap[i].rate;
-        cap[i].node->burst = cap[i].burst;
+        ngx_http_staged_update_shape_settle(cap[i].node, cap[i].rate,
+                                            cap[i].burst);
     }
 }
 
