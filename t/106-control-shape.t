@@ -13,7 +13,8 @@
 #    stays held.
 #
 # Plain Test::More: starts its own nginx (master + 2 workers, daemon) on
-# 127.0.0.1, port TEST_NGINX_PORT + 106.  The ramp's steps are seconds
+# 127.0.0.1, port TEST_NGINX_PORT + 106, with t/common/StagedUpdateStatus.pm
+# (the demo's track "game" with caps, a ramped track, one with no cap).  The ramp's steps are seconds
 # apart, from a time the test computes; every wait polls a condition with
 # a bound.
 #
@@ -23,55 +24,31 @@
 use strict;
 use warnings;
 
-use Test::More;
-use File::Temp qw(tempdir);
+use FindBin;
+use lib "$FindBin::Bin/common";
+
 use File::Path qw(make_path);
-use File::Spec;
-use HTTP::Tiny;
 use JSON::PP;
 use POSIX qw(strftime);
+use Test::More;
 use Time::HiRes qw(time sleep);
 
-my $WAIT = 10;
+use StagedUpdateStatus;
 
-my $modules = $ENV{TEST_NGINX_LOAD_MODULES};
+StagedUpdateStatus::skip_unless_nginx();
 
-plan skip_all => 'TEST_NGINX_LOAD_MODULES is not set: it must name the '
-                 . 'dynamic module ngx_http_staged_update_module.so (or be '
-                 . 'empty for an nginx with the module built in)'
-    unless defined $modules;
-
-my $nginx = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
-
-plan skip_all => "nginx binary \"$nginx\" is not executable"
-    unless -f $nginx && -x _;
-
-my @modules = map { File::Spec->rel2abs($_) } split ' ', $modules;
-my $PORT = ($ENV{TEST_NGINX_PORT} || 1984) + 106;
-
-my $root = tempdir('staged-update-ctlshape-XXXXXX', TMPDIR => 1,
-                   CLEANUP => 1);
-chmod 0755, $root;
-
-my $dir = "$root/nginx";
+my $t = StagedUpdateStatus->new(port_offset => 106);
+my $root = $t->root;
 my $state = "$root/state";
 
-make_path("$root/rel/2.0.0", "$root/rel/1.9.0", "$dir/tmp", $state);
-chmod 0777, $state;
-write_file("$root/rel/2.0.0/version.txt", "2.0.0\n");
-write_file("$root/rel/1.9.0/version.txt", "1.9.0\n");
-
-my $http = HTTP::Tiny->new(timeout => 10);
-my $master;
-
-END { local $?; stop_nginx() }
+make_path($state);
+chmod 0777, $state;        # the workers (nobody when run as root) write it
 
 $SIG{ALRM} = sub { die "the test took more than 240 s, giving up\n" };
 alarm 240;
 
-my $B = "http://127.0.0.1:$PORT";
-my $A = "$B/update/api/tracks/game";
-my $R = "$B/update/api/tracks/ramped";
+my $A = '/update/api/tracks/game';
+my $R = '/update/api/tracks/ramped';
 
 # the ramp: 0% 20% ... 100%, a step every $EVERY s from a little after now
 
@@ -79,7 +56,7 @@ my $EVERY = 4;
 my $FROM = int(time) + 2;
 my %conf = (rate => '1000/s', from => $FROM);
 
-start_nginx();
+$t->start(conf());
 
 
 # ---------------------------------------------------------------------------
@@ -110,15 +87,17 @@ start_nginx();
 
     my ($granted, $deferred) = deferrals('version=1.5.0&client=b', 8,
                                          'game:rate');
-    ok($granted >= 2 && $granted <= 3,
-       "the burst of 2 (and at most one more) granted: $granted");
-    is($deferred, 8 - $granted, 'the rest deferred by the live cap');
+    # the grants of the last milliseconds at the old cap still count
 
-    like(read_file("$dir/error.log"),
+    ok($granted <= 3, "at most the burst of 2 and one more: $granted");
+    is($deferred, 8 - $granted, 'the rest deferred by the live cap');
+    ok($deferred >= 5, "deferred at the new cap: $deferred of 8");
+
+    like($t->error_log,
          qr/staged_update_api: track "game": rate 1000\/s -> 1\/m burst 2 by 127\.0\.0\.1/,
          'the change is logged at notice');
 
-    my $doc = decode_json(read_file("$state/updates.json"));
+    my $doc = decode_json(StagedUpdateStatus::read_file("$state/updates.json"));
     my ($ov) = grep { $_->{field} eq 'rate' }
                     @{ $doc->{tracks}{game}{overrides} };
     is_deeply([ @{$ov}{qw(value configured burst)} ], [ '1/m', '1000/s', 2 ],
@@ -132,15 +111,15 @@ start_nginx();
 
     # a reload: the configuration first, then the state module again
 
-    reload_nginx();
+    ok($t->reload(conf()), 'reload');
     is(get($A)->{json}{rate}{effective}, '1/m', 'a reload keeps the live rate');
     is(check('version=1.5.0&client=c1')->{status}, 204,
        'and the spent cap stays spent');
 
     # a restart: read from the state file, a fresh bucket
 
-    stop_nginx();
-    start_nginx();
+    $t->stop;
+    $t->start(conf());
     is(get($A)->{json}{rate}{effective}, '1/m', 'a restart keeps the live rate');
     ($granted, $deferred) = deferrals('version=1.5.0&client=d', 6,
                                       'game:rate');
@@ -152,7 +131,7 @@ start_nginx();
     $r = patch($A, '{"rate": "0/s"}');
     is($r->{json}{rate}{effective}, '1000/s', '"0/s": back to nginx.conf');
     is_deeply($r->{json}{overrides}, [], 'no override left');
-    like(read_file("$dir/error.log"),
+    like($t->error_log,
          qr/track "game": rate 1\/m -> 1000\/s \(nginx\.conf\) by/,
          'logged');
     is(patch($A, '{"rate": "2/m"}')->{json}{rate}{effective}, '2/m',
@@ -205,10 +184,10 @@ start_nginx();
        . 'changes a configured cap: add "rate=" there first',
        'naming the server and what to do');
 
-    $r = patch("$B/update/api/tracks/plain", '{"rate": "5/s"}');
+    $r = patch('/update/api/tracks/plain', '{"rate": "5/s"}');
     is($r->{status}, 400, 'a track with no cap: 400');
     like($r->{json}{error}, qr/track "plain" has no rate cap/, 'naming it');
-    is(patch("$B/update/api/tracks/plain", '{"rate": null}')->{status}, 200,
+    is(patch('/update/api/tracks/plain', '{"rate": null}')->{status}, 200,
        'taking away a live rate that is not there is no error');
 
     $r = get($A);
@@ -224,10 +203,11 @@ start_nginx();
 
 {
     patch($A, '{"rate": "1/m"}');
-    reload_nginx(rate => '500/s');
+    $conf{rate} = '500/s';
+    ok($t->reload(conf()), 'reload with another rate');
     is(get($A)->{json}{rate}{effective}, '500/s',
        'nginx.conf changed the rate the override replaced: nginx.conf wins');
-    like(read_file("$dir/error.log"),
+    like($t->error_log,
          qr/override of rate dropped: nginx.conf changed the rate it replaced \(nginx.conf wins\)/,
          'with a notice');
 
@@ -292,12 +272,12 @@ start_nginx();
     # the paused seconds survive a restart
 
     my $p = ramp_status()->{paused};
-    my $doc = decode_json(read_file("$state/updates.json"));
+    my $doc = decode_json(StagedUpdateStatus::read_file("$state/updates.json"));
     is($doc->{tracks}{ramped}{ramp_paused}, $p,
        'the state file keeps the paused seconds');
 
-    stop_nginx();
-    start_nginx();
+    $t->stop;
+    $t->start(conf());
     is(ramp_status()->{paused}, $p, 'a restart keeps the paused seconds');
     is(ramp_status()->{held}, JSON::PP::false, 'and does not hold the ramp');
 
@@ -307,8 +287,8 @@ start_nginx();
     my $step = ramp_status()->{step};
     ok($step >= 2 && $step < 5, "halted at step $step");
 
-    stop_nginx();
-    start_nginx();
+    $t->stop;
+    $t->start(conf());
     $ramp = ramp_status();
     is($ramp->{held}, JSON::PP::true, 'a halt held at a restart stays held');
     is($ramp->{step}, $step, 'at the same step');
@@ -318,7 +298,7 @@ start_nginx();
     is(ramp_status()->{step}, $step, 'lifted: the same step again');
 }
 
-stop_nginx();
+$t->stop;
 done_testing();
 
 
@@ -369,9 +349,8 @@ sub poll_pct {
 
 sub status_track {
     my ($name) = @_;
-    my $doc = get("$B/update/status?format=json")->{json};
-    my ($t) = grep { $_->{track} eq $name } @{ $doc->{tracks} };
-    return $t;
+    my ($tr) = grep { $_->{track} eq $name } @{ $t->status_json->{tracks} };
+    return $tr;
 }
 
 
@@ -380,7 +359,7 @@ sub ramp_status { status_track('ramped')->{shape}{ramps}[0] }
 
 sub check {
     my ($args, $path) = @_;
-    my $r = req('GET', "$B/" . ($path // 'update') . "/check?$args");
+    my $r = req('GET', '/' . ($path // 'update') . "/check?$args");
 
     return {
         status => $r->{status},
@@ -395,23 +374,23 @@ sub check_ramped { check('version=1.5.0&client=k', 'ramp') }
 
 
 sub explanation {
-    my $r = req('GET', "$B/ramp/explain?$_[0]");
+    my $r = req('GET', "/ramp/explain?$_[0]");
     die "explain $_[0]: $r->{status}\n" unless $r->{status} == 200;
     return $r->{content};
 }
 
 
 sub req {
-    my ($method, $url, $body, $headers) = @_;
+    my ($method, $path, $body, $headers) = @_;
+    my ($status, $h, $content) = $t->get($path, method => $method,
+                                         body => $body, headers => $headers);
 
-    my $r = $http->request($method, $url, {
-        (defined $body ? (content => $body) : ()),
-        headers => $headers || {} });
+    die "$method $path: $status $content\n" if $status >= 500;
 
-    die "$method $url: $r->{status} $r->{content}\n" if $r->{status} >= 500;
-    $r->{json} = eval { decode_json($r->{content}) } if $r->{content};
+    my $json = eval { decode_json($content) };
 
-    return $r;
+    return { status => $status, headers => $h, content => $content,
+             json => $json };
 }
 
 sub get { req('GET', $_[0]) }
@@ -419,154 +398,39 @@ sub get { req('GET', $_[0]) }
 sub del { req('DELETE', $_[0]) }
 
 sub patch {
-    my ($url, $body, $etag) = @_;
-    return req('PATCH', $url, $body, $etag ? { 'If-Match' => $etag } : {});
+    my ($path, $body, $etag) = @_;
+    return req('PATCH', $path, $body, $etag ? { 'If-Match' => $etag } : {});
 }
 
 
-sub conf_text {
-    my $load = join '', map { "load_module $_;\n" } @modules;
+# the demo's track "game" with a cap, a ramped track, one with no cap
+
+sub conf {
+    my $rel = "$root/rel";
     my $from = strftime('%Y-%m-%dT%H:%M:%SZ', gmtime $conf{from});
 
-    return <<"CONF";
-$load
-worker_processes 2;
-daemon on;
-pid $dir/nginx.pid;
-error_log $dir/error.log notice;
-
-events {
-    worker_connections 256;
-}
-
-http {
-    access_log off;
-
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path       $dir/tmp/proxy;
-    fastcgi_temp_path     $dir/tmp/fastcgi;
-    uwsgi_temp_path       $dir/tmp/uwsgi;
-    scgi_temp_path        $dir/tmp/scgi;
-
-    staged_update_zone updates 256k state=$state/updates.json;
-
-    staged_update_track game {
-        zone     updates;
-        latest   2.0.0  $root/rel/2.0.0;
-        minimum  1.0.0;
-        default  10%;
+    return (zone => "state=$state/updates.json", tables => <<"TABLES",
         rate     $conf{rate};
         rule     1.5.*  100%;
-
-        server   shard-1  latest=1.9.0  release=$root/rel/1.9.0
+        server   shard-1  latest=1.9.0  release=$rel/1.9.0
                           default=100%  rate=1000/s;
-        server   shard-2  latest=1.9.0  release=$root/rel/1.9.0;
-    }
-
+        server   shard-2  latest=1.9.0  release=$rel/1.9.0;
+TABLES
+            http => <<"HTTP", locations => <<"LOCATIONS");
     staged_update_track ramped {
         zone     updates;
-        latest   2.0.0  $root/rel/2.0.0;
+        latest   2.0.0  $rel/2.0.0;
         ramp     r 0% 20% 40% 60% 80% 100% every ${EVERY}s from $from;
         default  ramp:r;
     }
 
     staged_update_track plain {
         zone     updates;
-        latest   2.0.0  $root/rel/2.0.0;
+        latest   2.0.0  $rel/2.0.0;
     }
-
-    server {
-        listen 127.0.0.1:$PORT reuseport;
-
-        location = /update/check  { staged_update game; }
+HTTP
         location = /ramp/check    { staged_update ramped; }
         location = /ramp/explain  { staged_update_explain ramped; }
-        location = /update/status { staged_update_status; }
         location /update/api/     { staged_update_api write=on; }
-    }
-}
-CONF
-}
-
-
-sub start_nginx {
-    write_file("$dir/nginx.conf", conf_text());
-    unlink "$dir/nginx.pid";
-
-    system("'$nginx' -p '$dir/' -c '$dir/nginx.conf' -e '$dir/error.log' "
-           . "2>>'$dir/stderr.log'") == 0
-        or die "nginx did not start:\n" . read_file("$dir/error.log");
-
-    my $deadline = time + $WAIT;
-
-    while (time < $deadline) {
-        ($master) = (read_file("$dir/nginx.pid") // '') =~ /(\d+)/;
-        last if $master && workers() == 2
-                && $http->get("$B/update/check?version=2.0.0")->{status}
-                   == 204;
-        sleep 0.05;
-    }
-
-    die "nginx did not start\n" unless $master;
-}
-
-
-sub reload_nginx {
-    my (%o) = @_;
-    my %old = map { $_ => 1 } workers();
-
-    %conf = (%conf, %o);
-    write_file("$dir/nginx.conf", conf_text());
-    kill 'HUP', $master;
-
-    my $deadline = time + $WAIT;
-    sleep 0.05 while time < $deadline
-                     && (grep({ $old{$_} } workers()) || workers() < 2);
-}
-
-
-sub stop_nginx {
-    my $pid = $master or return;
-    my @w = workers();
-
-    undef $master;
-    kill 'QUIT', $pid;
-
-    my $deadline = time + $WAIT;
-    sleep 0.05 while time < $deadline && grep { kill 0, $_ } $pid, @w;
-}
-
-
-sub workers {
-    my @pids;
-
-    return () unless $master;
-
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-
-        next unless $line =~ /^(\d+) \(.*\) (\S) (\d+) /s;
-        push @pids, $1 if $2 ne 'Z' && $3 == $master;
-    }
-
-    return @pids;
-}
-
-
-sub write_file {
-    my ($path, $data) = @_;
-
-    open my $fh, '>', $path or die "$path: $!";
-    print $fh $data;
-    close $fh;
-}
-
-
-sub read_file {
-    my ($path) = @_;
-
-    open my $fh, '<', $path or return undef;
-    local $/;
-    return <$fh>;
+LOCATIONS
 }
