@@ -112,10 +112,6 @@ static void ngx_http_staged_update_log_change(ngx_log_t *log,
     ngx_http_staged_update_track_t *track,
     const ngx_http_staged_update_ov_t *ov, ngx_uint_t set, uint32_t old,
     ngx_uint_t remove, ngx_str_t *from);
-static void ngx_http_staged_update_log_rate(ngx_log_t *log,
-    ngx_http_staged_update_track_t *track,
-    const ngx_http_staged_update_ov_t *ov, uint32_t old, ngx_uint_t remove,
-    ngx_str_t *from);
 static ngx_uint_t ngx_http_staged_update_held(
     ngx_http_staged_update_state_track_t *rec);
 static ngx_http_staged_update_track_t *ngx_http_staged_update_track_named(
@@ -860,20 +856,32 @@ ngx_http_staged_update_log_change(ngx_log_t *log,
     const ngx_http_staged_update_ov_t *ov, ngx_uint_t set, uint32_t old,
     ngx_uint_t remove, ngx_str_t *from)
 {
-    u_char   a[NGX_HTTP_STAGED_UPDATE_PCT_LEN + 1];
-    u_char   b[NGX_HTTP_STAGED_UPDATE_PCT_LEN + 1];
-    size_t   alen, blen;
+    u_char   a[NGX_HTTP_STAGED_UPDATE_PCT_LEN + NGX_INT32_LEN + 4];
+    u_char   b[NGX_HTTP_STAGED_UPDATE_PCT_LEN + NGX_INT32_LEN + 4];
+    u_char   c[sizeof(" burst ") + NGX_INT32_LEN];
+    size_t   alen, blen, clen;
 
-    if (ov->kind == NGX_HTTP_STAGED_UPDATE_OV_RATE) {
-        ngx_http_staged_update_log_rate(log, track, ov, old, remove, from);
-        return;
-    }
+    clen = 0;
 
     if (ov->kind == NGX_HTTP_STAGED_UPDATE_OV_PAUSED
         || ov->kind == NGX_HTTP_STAGED_UPDATE_OV_HALTED)
     {
         alen = ngx_sprintf(a, "%s", set ? "true" : "false") - a;
         blen = ngx_sprintf(b, "%s", remove ? "false" : "true") - b;
+
+    } else if (ov->kind == NGX_HTTP_STAGED_UPDATE_OV_RATE) {
+
+        /* "200/s" without its quotes */
+
+        alen = ngx_http_staged_update_rate_json(a, old) - 2;
+        ngx_memmove(a, a + 1, alen);
+        blen = ngx_http_staged_update_rate_json(b, remove ? ov->conf
+                                                         : ov->value) - 2;
+        ngx_memmove(b, b + 1, blen);
+
+        if (!remove && ov->burst) {
+            clen = ngx_sprintf(c, " burst %uD", ov->burst) - c;
+        }
 
     } else {
         alen = ngx_http_staged_update_pct_print(a, old);
@@ -885,7 +893,7 @@ ngx_http_staged_update_log_change(ngx_log_t *log,
 
     ngx_log_error(NGX_LOG_NOTICE, log, 0,
                   "staged_update_api: track \"%V\"%s%*s%s: %s%s%*s%s "
-                  "%*s -> %*s%s by %V",
+                  "%*s -> %*s%*s%s by %V",
                   &track->name, ov->server_len ? " server \"" : "",
                   (size_t) ov->server_len, ov->server,
                   ov->server_len ? "\"" : "",
@@ -893,36 +901,8 @@ ngx_http_staged_update_log_change(ngx_log_t *log,
                   ov->pattern_len ? " \"" : "",
                   (size_t) ov->pattern_len, ov->pattern,
                   ov->pattern_len ? "\"" : "",
-                  alen, a, blen, b, remove ? " (nginx.conf)" : "", from);
-}
-
-
-/* "track "game": rate 200/s -> 100/s burst 10 by 127.0.0.1" */
-
-static void
-ngx_http_staged_update_log_rate(ngx_log_t *log,
-    ngx_http_staged_update_track_t *track,
-    const ngx_http_staged_update_ov_t *ov, uint32_t old, ngx_uint_t remove,
-    ngx_str_t *from)
-{
-    u_char   a[NGX_INT32_LEN + 4], b[NGX_INT32_LEN + 4];
-    size_t   alen, blen;
-
-    alen = ngx_http_staged_update_rate_json(a, old);
-    blen = ngx_http_staged_update_rate_json(b, remove ? ov->conf : ov->value);
-
-    ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                  "staged_update_api: track \"%V\"%s%*s%s: rate %*s -> %*s%s"
-                  "%s%*s by %V",
-                  &track->name, ov->server_len ? " server \"" : "",
-                  (size_t) ov->server_len, ov->server,
-                  ov->server_len ? "\"" : "",
-                  alen - 2, a + 1, blen - 2, b + 1,
-                  remove ? " (nginx.conf)" : "",
-                  (!remove && ov->burst) ? " burst " : "",
-                  (!remove && ov->burst)
-                      ? (size_t) (ngx_sprintf(a, "%uD", ov->burst) - a) : 0,
-                  a, from);
+                  alen, a, blen, b, clen, c, remove ? " (nginx.conf)" : "",
+                  from);
 }
 
 
