@@ -108,6 +108,9 @@ $t->start(conf());
     is($cap->{rate}, 0.017, 'status: the cap in force (grants a second)');
     ok($cap->{deferred} >= $deferred,
        "status: the deferrals counted ($cap->{deferred})");
+    like(explanation('version=1.5.0&client=x', 'update'),
+         qr/"caps":\[\{"scope":"game","rate":0\.017,"burst":2,"deferred":[1-9]\d*\}/,
+         'explain: the live cap and its deferrals');
 
     # a reload: the configuration first, then the state module again
 
@@ -374,8 +377,9 @@ sub check_ramped { check('version=1.5.0&client=k', 'ramp') }
 
 
 sub explanation {
-    my $r = req('GET', "/ramp/explain?$_[0]");
-    die "explain $_[0]: $r->{status}\n" unless $r->{status} == 200;
+    my ($args, $path) = @_;
+    my $r = req('GET', '/' . ($path // 'ramp') . "/explain?$args");
+    die "explain $args: $r->{status}\n" unless $r->{status} == 200;
     return $r->{content};
 }
 
@@ -431,6 +435,7 @@ TABLES
 HTTP
         location = /ramp/check    { staged_update ramped; }
         location = /ramp/explain  { staged_update_explain ramped; }
+        location = /update/explain { staged_update_explain game; }
         location /update/api/     { staged_update_api write=on; }
 LOCATIONS
 }
