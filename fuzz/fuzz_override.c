@@ -3,7 +3,8 @@
  *
  * libFuzzer target: the control API's body handling.  The same bytes go to
  * patch_parse (a PATCH body) and to state_parse (a state file).
- * Invariants: at most PATCH_MAX changes, each percentage at most 10000,
+ * Invariants: at most PATCH_MAX changes, each percentage at most 10000
+ * (a rate at most 1000000/s, a burst only with a rate),
  * patterns within their bound, an error is a non-empty sentence; every
  * override read from a state file is written by ov_json and read back
  * unchanged.
@@ -22,17 +23,32 @@
 
 
 static int fuzz_track(void *data, const u_char *name, size_t len,
-    uint32_t etag);
+    uint32_t etag, int64_t paused, int64_t at);
 static int fuzz_ov(void *data, const ngx_http_staged_update_ov_t *ov);
+static uint32_t fuzz_max(const ngx_http_staged_update_ov_t *ov);
 static int fuzz_again(void *data, const ngx_http_staged_update_ov_t *ov);
 
 
 static int
-fuzz_track(void *data, const u_char *name, size_t len, uint32_t etag)
+fuzz_track(void *data, const u_char *name, size_t len, uint32_t etag,
+    int64_t paused, int64_t at)
 {
     FUZZ_ASSERT(len > 0);
+    FUZZ_ASSERT(paused >= 0 && paused <= 0x7fffffffLL);
+    FUZZ_ASSERT(at >= 0);
 
     return 0;
+}
+
+
+/* a percentage, or a rate in thousandths of a grant a second */
+
+static uint32_t
+fuzz_max(const ngx_http_staged_update_ov_t *ov)
+{
+    return ov->kind == NGX_HTTP_STAGED_UPDATE_OV_RATE
+           ? NGX_HTTP_STAGED_UPDATE_RATE_MAX * 1000
+           : NGX_HTTP_STAGED_UPDATE_PCT_MAX;
 }
 
 
@@ -57,9 +73,12 @@ fuzz_ov(void *data, const ngx_http_staged_update_ov_t *ov)
     static const char  head[] = "{\"staged_update_state\":1,\"tracks\":"
                                 "{\"t\":{\"etag\":1,\"overrides\":[";
 
-    FUZZ_ASSERT(ov->kind <= NGX_HTTP_STAGED_UPDATE_OV_RULE);
-    FUZZ_ASSERT(ov->value <= NGX_HTTP_STAGED_UPDATE_PCT_MAX);
-    FUZZ_ASSERT(ov->conf <= NGX_HTTP_STAGED_UPDATE_PCT_MAX);
+    FUZZ_ASSERT(ov->kind <= NGX_HTTP_STAGED_UPDATE_OV_RATE);
+    FUZZ_ASSERT(ov->value <= fuzz_max(ov));
+    FUZZ_ASSERT(ov->conf <= fuzz_max(ov));
+    FUZZ_ASSERT(ov->burst <= NGX_HTTP_STAGED_UPDATE_BURST_MAX);
+    FUZZ_ASSERT(ov->kind == NGX_HTTP_STAGED_UPDATE_OV_RATE
+                || ov->burst == 0);
     FUZZ_ASSERT(ov->pattern_len <= NGX_HTTP_STAGED_UPDATE_PATTERN_MAXLEN);
     FUZZ_ASSERT(ov->from_len <= NGX_HTTP_STAGED_UPDATE_FROM_MAXLEN);
     FUZZ_ASSERT(ov->server_len <= NGX_HTTP_STAGED_UPDATE_ID_MAXLEN);
@@ -114,8 +133,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(n >= 1 && n <= NGX_HTTP_STAGED_UPDATE_PATCH_MAX);
 
         for (i = 0; i < n; i++) {
-            FUZZ_ASSERT(ov[i].kind <= NGX_HTTP_STAGED_UPDATE_OV_RULE);
-            FUZZ_ASSERT(ov[i].value <= NGX_HTTP_STAGED_UPDATE_PCT_MAX);
+            FUZZ_ASSERT(ov[i].kind <= NGX_HTTP_STAGED_UPDATE_OV_RATE);
+            FUZZ_ASSERT(ov[i].value <= fuzz_max(&ov[i]));
+            FUZZ_ASSERT(ov[i].burst <= NGX_HTTP_STAGED_UPDATE_BURST_MAX);
+            FUZZ_ASSERT(ov[i].burst == 0
+                        || (ov[i].kind == NGX_HTTP_STAGED_UPDATE_OV_RATE
+                            && !ov[i].remove));
+            FUZZ_ASSERT(ov[i].kind != NGX_HTTP_STAGED_UPDATE_OV_RATE
+                        || ov[i].remove == (ov[i].value == 0));
             FUZZ_ASSERT(ov[i].pattern_len
                         <= NGX_HTTP_STAGED_UPDATE_PATTERN_MAXLEN);
             FUZZ_ASSERT((ov[i].kind == NGX_HTTP_STAGED_UPDATE_OV_RULE)

@@ -18,6 +18,7 @@
 #include "ngx_http_staged_update_control.h"
 #include "ngx_http_staged_update_state.h"
 #include "ngx_http_staged_update_handler.h"
+#include "ngx_http_staged_update_shape.h"
 
 
 #define NGX_HTTP_STAGED_UPDATE_R_LIST       0
@@ -235,7 +236,7 @@ ngx_http_staged_update_api_patch(ngx_http_request_t *r,
     ngx_http_staged_update_route_t *rt, u_char *body, size_t len)
 {
     char                                   err[NGX_HTTP_STAGED_UPDATE_ERR_LEN];
-    size_t                                 n;
+    size_t                                 i, n;
     const char                            *e;
     ngx_http_staged_update_ov_t           *ov;
     const ngx_http_staged_update_scope_t  *scope;
@@ -273,6 +274,25 @@ ngx_http_staged_update_api_patch(ngx_http_request_t *r,
     if (e) {
         return ngx_http_staged_update_api_error(r, NGX_HTTP_BAD_REQUEST,
                                                 "%s", e);
+    }
+
+    /* a live rate replaces a cap of nginx.conf: its bucket is made at load */
+
+    for (i = 0; i < n; i++) {
+        if (ov[i].kind == NGX_HTTP_STAGED_UPDATE_OV_RATE
+            && ngx_http_staged_update_shape_rate_get(rt->track, rt->server.data,
+                                                 rt->server.len, &ov[i].conf,
+                                                 NULL, NULL)
+               != NGX_OK
+            && !ov[i].remove)
+        {
+            return ngx_http_staged_update_api_error(r, NGX_HTTP_BAD_REQUEST,
+                       "\"rate\": %s \"%V\" has no rate cap in nginx.conf; "
+                       "a live rate changes a configured cap: add \"%s\" "
+                       "there first", rt->server.len ? "server" : "track",
+                       rt->server.len ? &rt->server : &rt->track->name,
+                       rt->server.len ? "rate=" : "rate");
+        }
     }
 
     return ngx_http_staged_update_api_change(r, rt, ov, n);

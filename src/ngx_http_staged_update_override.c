@@ -19,12 +19,20 @@
 
 
 static const char *ngx_http_staged_update_ov_fields[] = {
-    "paused", "halted", "default", "rule"
+    "paused", "halted", "default", "rule", "rate"
 };
+
+#define NGX_HTTP_STAGED_UPDATE_OV_KINDS                                     \
+    (sizeof(ngx_http_staged_update_ov_fields)                               \
+     / sizeof(ngx_http_staged_update_ov_fields[0]))
 
 
 static const char *ngx_http_staged_update_json_pct(json_t *value,
     uint32_t *pct);
+static const char *ngx_http_staged_update_json_rate(json_t *value,
+    uint32_t *rate);
+static const char *ngx_http_staged_update_json_burst(json_t *value,
+    uint32_t *burst);
 static const char *ngx_http_staged_update_ov_read(json_t *o,
     ngx_http_staged_update_ov_t *ov, char *err, size_t errlen);
 static size_t ngx_http_staged_update_put(u_char *dst, size_t at,
@@ -66,18 +74,67 @@ ngx_http_staged_update_json_pct(json_t *value, uint32_t *pct)
 }
 
 
+/* a JSON string "200/s": thousandths of a grant a second; "0/s": 0 */
+
+static const char *
+ngx_http_staged_update_json_rate(json_t *value, uint32_t *rate)
+{
+    size_t       i, len;
+    const char  *s;
+
+    if (!json_is_string(value)) {
+        return "a rate is a string such as \"200/s\"";
+    }
+
+    s = json_string_value(value);
+    len = json_string_length(value);
+
+    for (i = 0; i + 2 < len && s[i] == '0'; i++) {
+        /* void */
+    }
+
+    if (i > 0 && i + 2 == len && s[i] == '/' && (s[i + 1] == 's'
+                                                 || s[i + 1] == 'm'))
+    {
+        *rate = 0;
+        return NULL;
+    }
+
+    return ngx_http_staged_update_rate_parse((const u_char *) s, len, rate);
+}
+
+
+/* a JSON integer 1 .. 1000000 */
+
+static const char *
+ngx_http_staged_update_json_burst(json_t *value, uint32_t *burst)
+{
+    if (!json_is_integer(value) || json_integer_value(value) < 1
+        || json_integer_value(value) > NGX_HTTP_STAGED_UPDATE_BURST_MAX)
+    {
+        return "a burst is a number of grants from 1 to 1000000";
+    }
+
+    *burst = (uint32_t) json_integer_value(value);
+
+    return NULL;
+}
+
+
 const char *
 ngx_http_staged_update_patch_parse(const u_char *body, size_t len,
     ngx_http_staged_update_ov_t *ov, size_t max, size_t *n, char *err,
     size_t errlen)
 {
     size_t                        k, plen;
-    json_t                       *root, *value, *rv;
+    json_t                       *root, *value, *rv, *burst;
     const char                   *key, *rkey, *e;
     json_error_t                  jerr;
-    ngx_http_staged_update_ov_t  *o;
+    ngx_http_staged_update_ov_t  *o, *rate;
 
     *n = 0;
+    rate = NULL;
+    burst = NULL;
 
     root = json_loadb((const char *) body, len, JSON_REJECT_DUPLICATES, &jerr);
 
@@ -89,7 +146,8 @@ ngx_http_staged_update_patch_parse(const u_char *body, size_t len,
 
     if (!json_is_object(root) || json_object_size(root) == 0) {
         snprintf(err, errlen, "the body is a JSON object with at least one "
-                 "of \"paused\", \"halted\", \"default\", \"rules\"");
+                 "of \"paused\", \"halted\", \"default\", \"rules\", "
+                 "\"rate\"");
         goto failed;
     }
 
@@ -138,9 +196,32 @@ ngx_http_staged_update_patch_parse(const u_char *body, size_t len,
             continue;
         }
 
+        if (strcmp(key, "rate") == 0) {
+            o->kind = NGX_HTTP_STAGED_UPDATE_OV_RATE;
+
+            if (!json_is_null(value)) {
+                e = ngx_http_staged_update_json_rate(value, &o->value);
+                if (e) {
+                    snprintf(err, errlen, "\"rate\": %s", e);
+                    goto failed;
+                }
+            }
+
+            o->remove = (o->value == 0);
+            rate = o;
+            k++;
+            continue;
+        }
+
+        if (strcmp(key, "burst") == 0) {
+            burst = value;
+            continue;
+        }
+
         if (strcmp(key, "rules") != 0) {
             snprintf(err, errlen, "unknown field \"%.64s\", expected "
-                     "\"paused\", \"halted\", \"default\" or \"rules\"", key);
+                     "\"paused\", \"halted\", \"default\", \"rules\", "
+                     "\"rate\" or \"burst\"", key);
             goto failed;
         }
 
@@ -187,6 +268,26 @@ ngx_http_staged_update_patch_parse(const u_char *body, size_t len,
 
             k++;
         }
+    }
+
+    if (burst) {
+        if (rate == NULL || rate->remove) {
+            snprintf(err, errlen, "\"burst\" goes with a \"rate\" "
+                     "such as \"200/s\" in the same request");
+            goto failed;
+        }
+
+        e = ngx_http_staged_update_json_burst(burst, &rate->burst);
+        if (e) {
+            snprintf(err, errlen, "\"burst\": %s", e);
+            goto failed;
+        }
+    }
+
+    if (k == 0) {
+        snprintf(err, errlen, "\"burst\" goes with a \"rate\" such as "
+                 "\"200/s\" in the same request");
+        goto failed;
     }
 
     json_decref(root);
@@ -256,6 +357,9 @@ ngx_http_staged_update_patch_check(const ngx_http_staged_update_table_t *t,
             ov[i].conf = rule->pct;
             break;
 
+        case NGX_HTTP_STAGED_UPDATE_OV_RATE:
+            break;              /* the caller's: the configured cap */
+
         default:
             ov[i].conf = 0;
             break;
@@ -310,10 +414,33 @@ ngx_http_staged_update_pct_json(u_char *dst, uint32_t pct)
 
 
 size_t
+ngx_http_staged_update_rate_json(u_char *dst, uint32_t rate)
+{
+    char    buf[32];
+    size_t  n;
+
+    if (rate % 1000 == 0) {
+        n = (size_t) snprintf(buf, sizeof(buf), "\"%u/s\"", rate / 1000);
+
+    } else {
+        n = (size_t) snprintf(buf, sizeof(buf), "\"%u/m\"",
+                              (unsigned) (((uint64_t) rate * 60 + 500)
+                                          / 1000));
+    }
+
+    if (dst) {
+        memcpy(dst, buf, n);
+    }
+
+    return n;
+}
+
+
+size_t
 ngx_http_staged_update_ov_json(u_char *dst,
     const ngx_http_staged_update_ov_t *ov)
 {
-    char        when[32];
+    char        when[32], num[16];
     size_t      n;
     time_t      t;
     struct tm   tm;
@@ -350,6 +477,17 @@ ngx_http_staged_update_ov_json(u_char *dst,
         || ov->kind == NGX_HTTP_STAGED_UPDATE_OV_HALTED)
     {
         put("true");
+
+    } else if (ov->kind == NGX_HTTP_STAGED_UPDATE_OV_RATE) {
+        n += ngx_http_staged_update_rate_json(at, ov->value);
+        put(",\"configured\":");
+        n += ngx_http_staged_update_rate_json(at, ov->conf);
+
+        if (ov->burst) {
+            put(",\"burst\":");
+            n += ngx_http_staged_update_put(dst, n, num,
+                     (size_t) snprintf(num, sizeof(num), "%u", ov->burst));
+        }
 
     } else {
         n += ngx_http_staged_update_pct_json(at, ov->value);
@@ -410,7 +548,8 @@ ngx_http_staged_update_ov_read(json_t *o, ngx_http_staged_update_ov_t *ov,
     char *err, size_t errlen)
 {
     size_t       i, len;
-    json_t      *server, *field, *pattern, *value, *conf, *when, *from;
+    json_t      *server, *field, *pattern, *value, *conf, *when, *from,
+                *burst;
     const char  *e, *s;
 
     memset(ov, 0, sizeof(ngx_http_staged_update_ov_t));
@@ -426,6 +565,7 @@ ngx_http_staged_update_ov_read(json_t *o, ngx_http_staged_update_ov_t *ov,
     conf = json_object_get(o, "configured");
     when = json_object_get(o, "when");
     from = json_object_get(o, "from");
+    burst = json_object_get(o, "burst");
 
     if (!json_is_string(field) || !json_is_string(when)
         || !json_is_string(from) || (server && !json_is_null(server)
@@ -436,13 +576,13 @@ ngx_http_staged_update_ov_read(json_t *o, ngx_http_staged_update_ov_t *ov,
 
     s = json_string_value(field);
 
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < NGX_HTTP_STAGED_UPDATE_OV_KINDS; i++) {
         if (strcmp(s, ngx_http_staged_update_ov_fields[i]) == 0) {
             break;
         }
     }
 
-    if (i == 4) {
+    if (i == NGX_HTTP_STAGED_UPDATE_OV_KINDS) {
         return "an override has an unknown \"field\"";
     }
 
@@ -484,6 +624,29 @@ ngx_http_staged_update_ov_read(json_t *o, ngx_http_staged_update_ov_t *ov,
 
         ov->value = 1;
 
+    } else if (ov->kind == NGX_HTTP_STAGED_UPDATE_OV_RATE) {
+        e = ngx_http_staged_update_rate_parse(
+                (const u_char *) json_string_value(value),
+                json_string_length(value), &ov->value);
+
+        if (e == NULL && json_is_string(conf)) {
+            e = ngx_http_staged_update_rate_parse(
+                    (const u_char *) json_string_value(conf),
+                    json_string_length(conf), &ov->conf);
+
+        } else if (e == NULL) {
+            e = "no \"configured\" rate";
+        }
+
+        if (e == NULL && burst) {
+            e = ngx_http_staged_update_json_burst(burst, &ov->burst);
+        }
+
+        if (e) {
+            snprintf(err, errlen, "an override's rate: %s", e);
+            return err;
+        }
+
     } else {
         e = ngx_http_staged_update_json_pct(value, &ov->value);
         if (e == NULL) {
@@ -521,7 +684,8 @@ ngx_http_staged_update_state_parse(const u_char *p, size_t len,
     void *data, char *err, size_t errlen)
 {
     size_t                        i;
-    json_t                       *root, *tracks, *t, *etag, *list;
+    int64_t                       paused, at;
+    json_t                       *root, *tracks, *t, *etag, *list, *v;
     const char                   *name, *e;
     json_error_t                  jerr;
     ngx_http_staged_update_ov_t   o;
@@ -563,8 +727,36 @@ ngx_http_staged_update_state_parse(const u_char *p, size_t len,
             goto done;
         }
 
+        paused = 0;
+        at = 0;
+        v = json_object_get(t, "ramp_paused");
+
+        if (v) {
+            if (!json_is_integer(v) || json_integer_value(v) < 0
+                || json_integer_value(v) > 0x7fffffffLL)
+            {
+                e = "a track has a malformed \"ramp_paused\"";
+                goto done;
+            }
+
+            paused = json_integer_value(v);
+        }
+
+        v = json_object_get(t, "ramp_at");
+
+        if (v) {
+            if (!json_is_integer(v) || json_integer_value(v) < 0
+                || json_integer_value(v) > 0x7fffffffffffLL)
+            {
+                e = "a track has a malformed \"ramp_at\"";
+                goto done;
+            }
+
+            at = json_integer_value(v);
+        }
+
         if (track(data, (const u_char *) name, strlen(name),
-                  (uint32_t) json_integer_value(etag))
+                  (uint32_t) json_integer_value(etag), paused, at)
             != 0)
         {
             e = "a track could not be kept";

@@ -19,12 +19,14 @@
 
 #include "ngx_http_staged_update_table.h"
 #include "ngx_http_staged_update_json.h"
+#include "ngx_http_staged_update_rate.h"
 
 
 #define NGX_HTTP_STAGED_UPDATE_OV_PAUSED        0
 #define NGX_HTTP_STAGED_UPDATE_OV_HALTED        1
 #define NGX_HTTP_STAGED_UPDATE_OV_DEFAULT       2
 #define NGX_HTTP_STAGED_UPDATE_OV_RULE          3
+#define NGX_HTTP_STAGED_UPDATE_OV_RATE          4
 
 #define NGX_HTTP_STAGED_UPDATE_PATTERN_MAXLEN   96
 #define NGX_HTTP_STAGED_UPDATE_FROM_MAXLEN      64
@@ -37,9 +39,11 @@
 
 typedef struct {
     uint32_t    kind;
-    uint32_t    value;      /* the percentage; 1 for paused, halted */
-    uint32_t    conf;       /* the configured percentage it replaced */
+    uint32_t    value;      /* the percentage; 1 for paused, halted;
+                               a rate: thousandths of a grant a second */
+    uint32_t    conf;       /* the configured percentage (rate) replaced */
     uint32_t    remove;     /* PATCH: null or false, back to nginx.conf */
+    uint32_t    burst;      /* a rate's burst, 0: the default */
     int64_t     when;       /* seconds since the epoch */
     uint32_t    server_len; /* 0: the track's own table */
     uint32_t    pattern_len;
@@ -51,7 +55,8 @@ typedef struct {
 
 
 typedef int (*ngx_http_staged_update_track_pt)(void *data,
-    const u_char *name, size_t len, uint32_t etag);
+    const u_char *name, size_t len, uint32_t etag, int64_t paused,
+    int64_t at);
 typedef int (*ngx_http_staged_update_ov_pt)(void *data,
     const ngx_http_staged_update_ov_t *ov);
 
@@ -61,9 +66,10 @@ int ngx_http_staged_update_truthy(const u_char *p, size_t len);
 
 /*
  * A PATCH body: {"paused": bool, "halted": bool, "default": "5%" | null,
- * "rules": {"<pattern>": "10%" | null, ...}}, every field optional, at
- * least one.  Fills ov[0 .. *n - 1] (at most max); server, conf, when and
- * from are left to the caller.  Returns NULL, or a sentence in err.
+ * "rules": {"<pattern>": "10%" | null, ...}, "rate": "200/s" | "0/s" |
+ * null, "burst": N}, every field optional, at least one ("burst" only
+ * with a rate).  Fills ov[0 .. *n - 1] (at most max); server, conf, when
+ * and from are left to the caller.  Returns NULL, or a sentence in err.
  */
 const char *ngx_http_staged_update_patch_parse(const u_char *body,
     size_t len, ngx_http_staged_update_ov_t *ov, size_t max, size_t *n,
@@ -102,9 +108,17 @@ size_t ngx_http_staged_update_ov_json(u_char *dst,
 size_t ngx_http_staged_update_pct_json(u_char *dst, uint32_t pct);
 
 /*
+ * "200/s", or "12000/m" for a rate of no whole grants a second: what
+ * rate_parse() reads back as the same rate (dst NULL: the length)
+ */
+size_t ngx_http_staged_update_rate_json(u_char *dst, uint32_t rate);
+
+/*
  * A state file: {"staged_update_state":1,"tracks":{"<name>":{"etag":N,
- * "overrides":[<ov_json>, ...]}}}.  Calls track() for each track, then
- * ov() for each of its overrides; a callback that returns non-zero stops
+ * "ramp_paused":S,"ramp_at":T,"overrides":[<ov_json>, ...]}}}: S the
+ * seconds its ramps' clocks were stopped at T (seconds since the epoch),
+ * both optional (0).  Calls track() for each track, then ov() for each of
+ * its overrides; a callback that returns non-zero stops
  * the parse (an error).  Returns NULL, or a sentence in err.
  */
 const char *ngx_http_staged_update_state_parse(const u_char *p, size_t len,

@@ -91,6 +91,10 @@ static ngx_http_staged_update_shape_node_t *ngx_http_staged_update_shape_node(
 static u_char *ngx_http_staged_update_shape_rate_json(u_char *p,
     ngx_http_staged_update_cap_t *cap);
 static uint32_t ngx_http_staged_update_shape_burst(uint32_t rate);
+static ngx_http_staged_update_cap_t *ngx_http_staged_update_shape_find(
+    ngx_http_staged_update_track_t *track, const u_char *id, size_t len);
+static void ngx_http_staged_update_shape_settle(
+    ngx_http_staged_update_shape_node_t *node, uint32_t rate, uint32_t burst);
 static uint64_t ngx_http_staged_update_shape_msec(void);
 
 
@@ -671,10 +675,14 @@ ngx_http_staged_update_shape_zone(ngx_http_staged_update_zone_t *zone,
                 return NGX_ERROR;
             }
 
-            /* the configuration's cap; the debt and the slots are kept */
+            /*
+             * the configuration's cap; the debt and the slots are kept,
+             * the debt settled at the cap in force until now (a live one
+             * of the API, which the state module gives again next)
+             */
 
-            cap[k].node->rate = cap[k].rate;
-            cap[k].node->burst = cap[k].burst;
+            ngx_http_staged_update_shape_settle(cap[k].node, cap[k].rate,
+                                                cap[k].burst);
         }
 
         rc = sc->ramps.elts;
@@ -845,6 +853,20 @@ ngx_int_t
 ngx_http_staged_update_shape_set_rate(ngx_http_staged_update_track_t *track,
     ngx_str_t *id, uint32_t rate, uint32_t burst)
 {
+    ngx_int_t  rc;
+
+    ngx_shmtx_lock(&track->zone->shpool->mutex);
+    rc = ngx_http_staged_update_shape_set_rate_locked(track, id, rate, burst);
+    ngx_shmtx_unlock(&track->zone->shpool->mutex);
+
+    return rc;
+}
+
+
+static ngx_http_staged_update_cap_t *
+ngx_http_staged_update_shape_find(ngx_http_staged_update_track_t *track,
+    const u_char *id, size_t len)
+{
     ngx_uint_t                            i;
     ngx_http_staged_update_cap_t         *cap;
     ngx_http_staged_update_shape_conf_t  *sc;
@@ -852,33 +874,134 @@ ngx_http_staged_update_shape_set_rate(ngx_http_staged_update_track_t *track,
     sc = track->shape;
 
     if (sc == NULL) {
-        return NGX_DECLINED;
+        return NULL;
     }
 
     cap = sc->caps.elts;
 
     for (i = 0; i < sc->caps.nelts; i++) {
-        if ((id == NULL && cap[i].server == 0)
-            || (id && cap[i].server && cap[i].id.len == id->len
-                && ngx_strncmp(cap[i].id.data, id->data, id->len) == 0))
+        if ((len == 0 && cap[i].server == 0)
+            || (len && cap[i].server && cap[i].id.len == len
+                && ngx_strncmp(cap[i].id.data, id, len) == 0))
         {
-            ngx_shmtx_lock(&track->zone->shpool->mutex);
-            cap[i].node->rate = rate;
-            cap[i].node->burst = burst
-                                 ? burst
-                                 : ngx_http_staged_update_shape_burst(rate);
-            ngx_shmtx_unlock(&track->zone->shpool->mutex);
-            return NGX_OK;
+            return &cap[i];
         }
     }
 
-    return NGX_DECLINED;
+    return NULL;
+}
+
+
+ngx_int_t
+ngx_http_staged_update_shape_set_rate_locked(
+    ngx_http_staged_update_track_t *track, ngx_str_t *id, uint32_t rate,
+    uint32_t burst)
+{
+    ngx_http_staged_update_cap_t  *cap;
+
+    cap = ngx_http_staged_update_shape_find(track, id ? id->data : NULL,
+                                            id ? id->len : 0);
+    if (cap == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_http_staged_update_shape_settle(cap->node, rate,
+        burst ? burst : ngx_http_staged_update_shape_burst(rate));
+
+    return NGX_OK;
+}
+
+
+/*
+ * A cap changed live: the debt paid back so far at the old rate is
+ * settled first, so that the new rate pays back only from now on.
+ */
+
+static void
+ngx_http_staged_update_shape_settle(ngx_http_staged_update_shape_node_t *node,
+    uint32_t rate, uint32_t burst)
+{
+    uint64_t                              now, ms, paid;
+    ngx_http_staged_update_rate_state_t  *st;
+
+    if (node->rate == rate && node->burst == burst) {
+        return;
+    }
+
+    st = &node->state;
+    now = ngx_http_staged_update_shape_msec();
+
+    if (node->rate && st->last && now > st->last) {
+        ms = ngx_min(now - st->last, (uint64_t) 1000000000);
+        paid = ms * node->rate;
+        st->debt = (paid >= st->debt) ? 0 : st->debt - paid;
+        st->last = now;
+    }
+
+    node->rate = rate;
+    node->burst = burst;
+}
+
+
+ngx_int_t
+ngx_http_staged_update_shape_rate_get(
+    ngx_http_staged_update_track_t *track, const u_char *id, size_t len,
+    uint32_t *conf, uint32_t *live, uint32_t *burst)
+{
+    ngx_http_staged_update_cap_t  *cap;
+
+    cap = ngx_http_staged_update_shape_find(track, id, len);
+    if (cap == NULL) {
+        return NGX_DECLINED;
+    }
+
+    *conf = cap->rate;
+
+    if (live) {
+        *live = cap->node->rate;
+        *burst = cap->node->burst;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_staged_update_shape_reset_locked(
+    ngx_http_staged_update_track_t *track)
+{
+    ngx_uint_t                            i;
+    ngx_http_staged_update_cap_t         *cap;
+    ngx_http_staged_update_shape_conf_t  *sc;
+
+    sc = track->shape;
+
+    if (sc == NULL) {
+        return;
+    }
+
+    cap = sc->caps.elts;
+
+    for (i = 0; i < sc->caps.nelts; i++) {
+        ngx_http_staged_update_shape_settle(cap[i].node, cap[i].rate,
+                                            cap[i].burst);
+    }
 }
 
 
 void
 ngx_http_staged_update_shape_hold(ngx_http_staged_update_track_t *track,
     ngx_uint_t on, time_t now)
+{
+    ngx_shmtx_lock(&track->zone->shpool->mutex);
+    ngx_http_staged_update_shape_hold_locked(track, on, now);
+    ngx_shmtx_unlock(&track->zone->shpool->mutex);
+}
+
+
+void
+ngx_http_staged_update_shape_hold_locked(
+    ngx_http_staged_update_track_t *track, ngx_uint_t on, time_t now)
 {
     ngx_uint_t                            i;
     ngx_http_staged_update_ramp_conf_t   *rc;
@@ -892,8 +1015,6 @@ ngx_http_staged_update_shape_hold(ngx_http_staged_update_track_t *track,
     }
 
     rc = sc->ramps.elts;
-
-    ngx_shmtx_lock(&track->zone->shpool->mutex);
 
     for (i = 0; i < sc->ramps.nelts; i++) {
         node = rc[i].node;
@@ -909,8 +1030,6 @@ ngx_http_staged_update_shape_hold(ngx_http_staged_update_track_t *track,
             node->hold = 0;
         }
     }
-
-    ngx_shmtx_unlock(&track->zone->shpool->mutex);
 }
 
 

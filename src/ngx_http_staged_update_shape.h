@@ -82,6 +82,11 @@ ngx_uint_t ngx_http_staged_update_shape_grant(
  * shift: adds seconds to the paused time of the track's ramps (restore
  *     it from the state file at start); paused: the seconds paused so
  *     far, to keep in the state file.
+ * _locked: the same with the zone's mutex held (the state module calls
+ *     them while it maps the overrides).  rate_get: the configured cap of the
+ *     track (len 0) or of server id in *conf, and with live the cap and
+ *     burst in force; NGX_DECLINED when the scope has none.  reset: every
+ *     cap of the track back to the configuration.
  * json: {"rate":...,"servers":[...],"ramps":[...]}: the caps with their
  *     deferrals, each ramp's step in force, its percentage and when the
  *     next begins; json_len: an upper bound of its length.
@@ -92,6 +97,16 @@ ngx_int_t ngx_http_staged_update_shape_set_rate(
     uint32_t burst);
 void ngx_http_staged_update_shape_hold(ngx_http_staged_update_track_t *track,
     ngx_uint_t on, time_t now);
+ngx_int_t ngx_http_staged_update_shape_set_rate_locked(
+    ngx_http_staged_update_track_t *track, ngx_str_t *id, uint32_t rate,
+    uint32_t burst);
+void ngx_http_staged_update_shape_hold_locked(
+    ngx_http_staged_update_track_t *track, ngx_uint_t on, time_t now);
+ngx_int_t ngx_http_staged_update_shape_rate_get(
+    ngx_http_staged_update_track_t *track, const u_char *id, size_t len,
+    uint32_t *conf, uint32_t *live, uint32_t *burst);
+void ngx_http_staged_update_shape_reset_locked(
+    ngx_http_staged_update_track_t *track);
 void ngx_http_staged_update_shape_shift(
     ngx_http_staged_update_track_t *track, time_t seconds);
 time_t ngx_http_staged_update_shape_paused(

@@ -25,6 +25,7 @@
 
 
 #include "ngx_http_staged_update_state.h"
+#include "ngx_http_staged_update_shape.h"
 
 #include <jansson.h>
 
@@ -47,6 +48,8 @@ typedef struct {
     ngx_queue_t                         queue;
     ngx_queue_t                         ovs;       /* state_ov_t */
     uint32_t                            etag;
+    int64_t                             ramp_paused;  /* the file's */
+    int64_t                             ramp_at;
     size_t                              name_len;
     u_char                              name[1];
 } ngx_http_staged_update_state_track_t;
@@ -86,7 +89,7 @@ static void ngx_http_staged_update_resync(ngx_http_staged_update_zone_t *zone);
 static void ngx_http_staged_update_load(ngx_http_staged_update_zone_t *zone,
     ngx_log_t *log);
 static int ngx_http_staged_update_load_track(void *data, const u_char *name,
-    size_t len, uint32_t etag);
+    size_t len, uint32_t etag, int64_t paused, int64_t at);
 static int ngx_http_staged_update_load_ov(void *data,
     const ngx_http_staged_update_ov_t *ov);
 static void *ngx_http_staged_update_json_alloc(size_t size);
@@ -109,6 +112,13 @@ static void ngx_http_staged_update_log_change(ngx_log_t *log,
     ngx_http_staged_update_track_t *track,
     const ngx_http_staged_update_ov_t *ov, ngx_uint_t set, uint32_t old,
     ngx_uint_t remove, ngx_str_t *from);
+static ngx_uint_t ngx_http_staged_update_held(
+    ngx_http_staged_update_state_track_t *rec);
+static ngx_http_staged_update_track_t *ngx_http_staged_update_track_named(
+    ngx_http_staged_update_zone_t *zone, const u_char *name, size_t len);
+static size_t ngx_http_staged_update_rate_doc(u_char *dst,
+    ngx_http_staged_update_track_t *track,
+    const ngx_http_staged_update_scope_t *s, uint32_t si);
 static uint32_t ngx_http_staged_update_nrules(
     const ngx_http_staged_update_table_t *t);
 
@@ -123,7 +133,7 @@ static ngx_pool_t  *ngx_http_staged_update_json_pool;
 
 
 static const char  *ngx_http_staged_update_ov_names[] = {
-    "paused", "halted", "default", "rule"
+    "paused", "halted", "default", "rule", "rate"
 };
 
 
@@ -201,13 +211,15 @@ ngx_int_t
 ngx_http_staged_update_state_init(ngx_http_staged_update_zone_t *zone,
     void **state, ngx_log_t *log)
 {
-    ngx_uint_t                            i, dropped;
+    ngx_uint_t                            i, dropped, fresh;
     ngx_http_staged_update_live_t        *live;
     ngx_http_staged_update_track_t      **track;
     ngx_http_staged_update_state_sh_t    *sh;
+    ngx_http_staged_update_state_track_t *rec;
     const ngx_http_staged_update_table_t *t;
 
     sh = *state;
+    fresh = (sh == NULL);
 
     if (sh == NULL) {
         sh = ngx_slab_alloc(zone->shpool,
@@ -244,6 +256,29 @@ ngx_http_staged_update_state_init(ngx_http_staged_update_zone_t *zone,
     }
 
     ngx_shmtx_lock(&zone->shpool->mutex);
+
+    /*
+     * A zone made anew (a start): the ramps' clocks as the file kept them,
+     * stopped for ramp_paused seconds until ramp_at, and still stopped
+     * since then if the track is paused or halted.  A reload keeps them
+     * in the zone: shifting again would count the paused time twice.
+     */
+
+    for (i = 0; fresh && i < zone->tracks.nelts; i++) {
+        rec = ngx_http_staged_update_record(zone, track[i]->name.data,
+                                            track[i]->name.len, 0);
+        if (rec == NULL) {
+            continue;
+        }
+
+        ngx_http_staged_update_shape_shift(track[i],
+                                           (time_t) rec->ramp_paused);
+
+        if (ngx_http_staged_update_held(rec) && rec->ramp_at) {
+            ngx_http_staged_update_shape_hold_locked(track[i], 1,
+                                                     (time_t) rec->ramp_at);
+        }
+    }
 
     dropped = 0;
 
@@ -300,6 +335,8 @@ ngx_http_staged_update_record(ngx_http_staged_update_zone_t *zone,
 
     ngx_queue_init(&rec->ovs);
     rec->etag = 0;
+    rec->ramp_paused = 0;
+    rec->ramp_at = 0;
     rec->name_len = len;
     ngx_memcpy(rec->name, name, len);
 
@@ -319,8 +356,9 @@ static ngx_uint_t
 ngx_http_staged_update_map(ngx_http_staged_update_zone_t *zone,
     ngx_http_staged_update_track_t *track, ngx_log_t *log)
 {
-    uint32_t                               i, si, *w, any, seq;
-    ngx_uint_t                             dropped;
+    uint32_t                               i, si, *w, any, seq, conf;
+    ngx_str_t                              id;
+    ngx_uint_t                             dropped, held;
     const char                            *why;
     ngx_queue_t                           *q, *next;
     ngx_http_staged_update_ov_t           *ov;
@@ -361,7 +399,12 @@ ngx_http_staged_update_map(ngx_http_staged_update_zone_t *zone,
         w[live->nscopes + i] = rules[i].pct;
     }
 
+    /* the caps in the zone are shared by name: nginx.conf's, then ours */
+
+    ngx_http_staged_update_shape_reset_locked(track);
+
     any = 0;
+    held = 0;
     dropped = 0;
 
     for (q = rec ? ngx_queue_head(&rec->ovs) : NULL;
@@ -388,11 +431,36 @@ ngx_http_staged_update_map(ngx_http_staged_update_zone_t *zone,
 
         case NGX_HTTP_STAGED_UPDATE_OV_PAUSED:
             w[si] |= NGX_HTTP_STAGED_UPDATE_W_PAUSED;
+            held |= (si == 0);
             break;
 
         case NGX_HTTP_STAGED_UPDATE_OV_HALTED:
             w[si] |= NGX_HTTP_STAGED_UPDATE_W_HALTED;
+            held |= (si == 0);
             break;
+
+        case NGX_HTTP_STAGED_UPDATE_OV_RATE:
+            if (ngx_http_staged_update_shape_rate_get(track, ov->server,
+                                                  ov->server_len, &conf,
+                                                  NULL, NULL)
+                != NGX_OK)
+            {
+                why = "nginx.conf no longer caps its rate";
+                goto drop;
+            }
+
+            if (conf != ov->conf) {
+                why = "nginx.conf changed the rate it replaced";
+                goto drop;
+            }
+
+            id.data = ov->server;
+            id.len = ov->server_len;
+
+            (void) ngx_http_staged_update_shape_set_rate_locked(track,
+                       ov->server_len ? &id : NULL, ov->value, ov->burst);
+
+            continue;       /* nothing for the check's words */
 
         case NGX_HTTP_STAGED_UPDATE_OV_DEFAULT:
             if (s->pct != ov->conf) {
@@ -453,6 +521,10 @@ ngx_http_staged_update_map(ngx_http_staged_update_zone_t *zone,
 
     live->any = any;
     live->gen = sh->gen;
+
+    /* a paused or halted track stops its ramps' clocks (shape.c) */
+
+    ngx_http_staged_update_shape_hold_locked(track, held, ngx_time());
 
     return dropped;
 }
@@ -768,15 +840,32 @@ ngx_http_staged_update_log_change(ngx_log_t *log,
     const ngx_http_staged_update_ov_t *ov, ngx_uint_t set, uint32_t old,
     ngx_uint_t remove, ngx_str_t *from)
 {
-    u_char   a[NGX_HTTP_STAGED_UPDATE_PCT_LEN + 1];
-    u_char   b[NGX_HTTP_STAGED_UPDATE_PCT_LEN + 1];
-    size_t   alen, blen;
+    u_char   a[NGX_HTTP_STAGED_UPDATE_PCT_LEN + NGX_INT32_LEN + 4];
+    u_char   b[NGX_HTTP_STAGED_UPDATE_PCT_LEN + NGX_INT32_LEN + 4];
+    u_char   c[sizeof(" burst ") + NGX_INT32_LEN];
+    size_t   alen, blen, clen;
+
+    clen = 0;
 
     if (ov->kind == NGX_HTTP_STAGED_UPDATE_OV_PAUSED
         || ov->kind == NGX_HTTP_STAGED_UPDATE_OV_HALTED)
     {
         alen = ngx_sprintf(a, "%s", set ? "true" : "false") - a;
         blen = ngx_sprintf(b, "%s", remove ? "false" : "true") - b;
+
+    } else if (ov->kind == NGX_HTTP_STAGED_UPDATE_OV_RATE) {
+
+        /* "200/s" without its quotes */
+
+        alen = ngx_http_staged_update_rate_json(a, old) - 2;
+        ngx_memmove(a, a + 1, alen);
+        blen = ngx_http_staged_update_rate_json(b, remove ? ov->conf
+                                                         : ov->value) - 2;
+        ngx_memmove(b, b + 1, blen);
+
+        if (!remove && ov->burst) {
+            clen = ngx_sprintf(c, " burst %uD", ov->burst) - c;
+        }
 
     } else {
         alen = ngx_http_staged_update_pct_print(a, old);
@@ -788,7 +877,7 @@ ngx_http_staged_update_log_change(ngx_log_t *log,
 
     ngx_log_error(NGX_LOG_NOTICE, log, 0,
                   "staged_update_api: track \"%V\"%s%*s%s: %s%s%*s%s "
-                  "%*s -> %*s%s by %V",
+                  "%*s -> %*s%*s%s by %V",
                   &track->name, ov->server_len ? " server \"" : "",
                   (size_t) ov->server_len, ov->server,
                   ov->server_len ? "\"" : "",
@@ -796,7 +885,55 @@ ngx_http_staged_update_log_change(ngx_log_t *log,
                   ov->pattern_len ? " \"" : "",
                   (size_t) ov->pattern_len, ov->pattern,
                   ov->pattern_len ? "\"" : "",
-                  alen, a, blen, b, remove ? " (nginx.conf)" : "", from);
+                  alen, a, blen, b, clen, c, remove ? " (nginx.conf)" : "",
+                  from);
+}
+
+
+/* a paused or halted track: its ramps' clocks are stopped */
+
+static ngx_uint_t
+ngx_http_staged_update_held(ngx_http_staged_update_state_track_t *rec)
+{
+    ngx_queue_t                        *q;
+    ngx_http_staged_update_state_ov_t  *e;
+
+    for (q = ngx_queue_head(&rec->ovs);
+         q != ngx_queue_sentinel(&rec->ovs);
+         q = ngx_queue_next(q))
+    {
+        e = ngx_queue_data(q, ngx_http_staged_update_state_ov_t, queue);
+
+        if (e->ov.server_len == 0
+            && (e->ov.kind == NGX_HTTP_STAGED_UPDATE_OV_PAUSED
+                || e->ov.kind == NGX_HTTP_STAGED_UPDATE_OV_HALTED))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static ngx_http_staged_update_track_t *
+ngx_http_staged_update_track_named(ngx_http_staged_update_zone_t *zone,
+    const u_char *name, size_t len)
+{
+    ngx_uint_t                        i;
+    ngx_http_staged_update_track_t  **track;
+
+    track = zone->tracks.elts;
+
+    for (i = 0; i < zone->tracks.nelts; i++) {
+        if (track[i]->name.len == len
+            && ngx_memcmp(track[i]->name.data, name, len) == 0)
+        {
+            return track[i];
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -938,7 +1075,7 @@ ngx_http_staged_update_json_free(void *p)
 
 static int
 ngx_http_staged_update_load_track(void *data, const u_char *name, size_t len,
-    uint32_t etag)
+    uint32_t etag, int64_t paused, int64_t at)
 {
     ngx_http_staged_update_load_t  *ld = data;
 
@@ -949,6 +1086,8 @@ ngx_http_staged_update_load_track(void *data, const u_char *name, size_t len,
     }
 
     ld->track->etag = etag;
+    ld->track->ramp_paused = paused;
+    ld->track->ramp_at = at;
 
     return 0;
 }
@@ -1084,9 +1223,12 @@ static size_t
 ngx_http_staged_update_save_doc(u_char *dst,
     ngx_http_staged_update_zone_t *zone)
 {
-    u_char                                 num[NGX_INT32_LEN];
+    u_char                                 num[NGX_INT64_LEN * 2 + 32];
     size_t                                 n, k;
+    time_t                                 now;
+    int64_t                                paused, ramp_at;
     ngx_queue_t                           *q;
+    ngx_http_staged_update_track_t        *track;
     ngx_http_staged_update_state_sh_t     *sh;
     ngx_http_staged_update_state_track_t  *rec;
 
@@ -1115,6 +1257,23 @@ ngx_http_staged_update_save_doc(u_char *dst,
         putl(":{\"etag\":");
         k = ngx_sprintf(num, "%uD", rec->etag) - num;
         put(num, k);
+
+        /* the seconds its ramps' clocks stopped until now (shape.c) */
+
+        track = ngx_http_staged_update_track_named(zone, rec->name,
+                                                   rec->name_len);
+        now = ngx_time();
+        paused = track ? ngx_http_staged_update_shape_paused(track, now)
+                       : rec->ramp_paused;
+        ramp_at = track ? now : rec->ramp_at;
+
+        if (paused || ramp_at) {
+            k = ngx_sprintf(num, ",\"ramp_paused\":%L,\"ramp_at\":%L",
+                            paused, ramp_at)
+                - num;
+            put(num, k);
+        }
+
         putl(",\"overrides\":");
         n += ngx_http_staged_update_ov_list(at, rec, 1);
         putl("}");
@@ -1338,6 +1497,44 @@ ngx_http_staged_update_scope_doc(u_char *dst,
     }
 
     putl("]");
+
+    n += ngx_http_staged_update_rate_doc(at, track, s, si);
+
+    return n;
+}
+
+
+/* ,"rate":{"configured":"200/s","effective":"100/s","burst":2} if capped */
+
+static size_t
+ngx_http_staged_update_rate_doc(u_char *dst,
+    ngx_http_staged_update_track_t *track,
+    const ngx_http_staged_update_scope_t *s, uint32_t si)
+{
+    u_char                                 num[NGX_INT32_LEN];
+    size_t                                 n, k;
+    uint32_t                               conf, live, burst;
+    const ngx_http_staged_update_table_t  *t;
+
+    t = track->shared;
+    n = 0;
+
+    if (ngx_http_staged_update_shape_rate_get(track,
+            si ? ngx_http_staged_update_str(t, s->name) : NULL,
+            si ? s->name_len : 0, &conf, &live, &burst)
+        != NGX_OK)
+    {
+        return 0;
+    }
+
+    putl(",\"rate\":{\"configured\":");
+    n += ngx_http_staged_update_rate_json(at, conf);
+    putl(",\"effective\":");
+    n += ngx_http_staged_update_rate_json(at, live);
+    putl(",\"burst\":");
+    k = ngx_sprintf(num, "%uD", burst) - num;
+    put(num, k);
+    putl("}");
 
     return n;
 }

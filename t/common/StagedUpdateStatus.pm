@@ -91,7 +91,9 @@ sub port { $_[0]{port} }
 sub root { $_[0]{root} }
 
 # the configuration: the demo's tables; counters=<line> replaces the
-# counters line of the track, tables=<lines> its rules and servers
+# counters line of the track, tables=<lines> its rules and servers;
+# zone=<parameters> ends the zone's line, http=<lines> adds to the http
+# block (more tracks), locations=<lines> to the server
 
 sub conf {
     my ($self, %o) = @_;
@@ -122,7 +124,7 @@ http {
     uwsgi_temp_path $p/tmp;
     scgi_temp_path $p/tmp;
 
-    staged_update_zone updates 2m;
+    staged_update_zone updates 2m @{[ $o{zone} // '' ]};
 
     staged_update_track game {
         zone     updates;
@@ -133,7 +135,7 @@ http {
 $tables
         token    secret=$self->{root}/token.secret;
     }
-
+@{[ $o{http} // '' ]}
     server {
         listen 127.0.0.1:$self->{port} reuseport;
         keepalive_requests 1000000;
@@ -151,7 +153,7 @@ $tables
             staged_update_verify game;
             alias $rel/;
         }
-    }
+@{[ $o{locations} // '' ]}    }
 }
 CONF
 }

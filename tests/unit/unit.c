@@ -129,6 +129,7 @@ static void unit_check_mem(const u_char *p, size_t n, const char *want,
 static const char *unit_esc(const u_char *p, size_t n);
 static void unit_overrides(void);
 static void unit_state_file(void);
+static void unit_rate_override(void);
 static const char *unit_vstr(const unit_ver_t *v);
 static u_char *unit_dup(const void *p, size_t len);
 
@@ -3201,17 +3202,22 @@ typedef struct {
     size_t      tracks;
     size_t      ovs;
     uint32_t    etag;
+    int64_t     paused;
+    int64_t     at;
     unit_ov_t   last;
 } unit_state_t;
 
 
 static int
-unit_state_track(void *data, const u_char *name, size_t len, uint32_t etag)
+unit_state_track(void *data, const u_char *name, size_t len, uint32_t etag,
+    int64_t paused, int64_t at)
 {
     unit_state_t  *st = data;
 
     st->tracks++;
     st->etag = etag;
+    st->paused = paused;
+    st->at = at;
 
     return 0;
 }
@@ -3317,6 +3323,160 @@ unit_state_file(void)
     CHECK_INT(st.last.server_len, 0);
     CHECK(unit_state("{\"staged_update_state\":1,\"tracks\":{}}", &st)
           == NULL);
+}
+
+
+/*
+ * The live rate (issue 10 through the API): "rate" and "burst" in a PATCH,
+ * "0/s" and null back to nginx.conf, a burst only with a rate; a rate
+ * override and a track's stopped ramp clock read back from a state file.
+ */
+
+static void
+unit_rate_override(void)
+{
+    char           doc[2048];
+    u_char         ovj[512];
+    size_t         n, i;
+    unit_ov_t      ov[NGX_HTTP_STAGED_UPDATE_PATCH_MAX], one;
+    unit_state_t   st;
+    const char    *e;
+
+    static const struct {
+        const char  *in;
+        uint32_t     rate;
+    } rates[] = {
+        { "200/s", 200000 }, { "1/s", 1000 }, { "600/m", 10000 },
+        { "7/m", 117 }, { "1/m", 17 }, { "1000000/s", 1000000000 },
+        { "1000000/m", 16666667 }, { "90/m", 1500 }
+    };
+
+    printf("rate override\n");
+
+    e = unit_patch("{\"rate\": \"200/s\", \"burst\": 50, \"paused\": true}",
+                   ov, &n);
+    CHECK(e == NULL);
+    CHECK_INT(n, 2);
+    CHECK_INT(ov[0].kind, NGX_HTTP_STAGED_UPDATE_OV_RATE);
+    CHECK_INT(ov[0].value, 200000);
+    CHECK_INT(ov[0].burst, 50);
+    CHECK_INT(ov[0].remove, 0);
+    CHECK_INT(ov[1].kind, NGX_HTTP_STAGED_UPDATE_OV_PAUSED);
+
+    /* the burst may come first in the body */
+
+    CHECK(unit_patch("{\"burst\": 3, \"rate\": \"600/m\"}", ov, &n) == NULL);
+    CHECK_INT(n, 1);
+    CHECK_INT(ov[0].value, 10000);
+    CHECK_INT(ov[0].burst, 3);
+
+    CHECK(unit_patch("{\"rate\": \"0/s\"}", ov, &n) == NULL);
+    CHECK_INT(ov[0].remove, 1);
+    CHECK(unit_patch("{\"rate\": \"00/m\"}", ov, &n) == NULL);
+    CHECK_INT(ov[0].remove, 1);
+    CHECK(unit_patch("{\"rate\": null}", ov, &n) == NULL);
+    CHECK_INT(ov[0].kind, NGX_HTTP_STAGED_UPDATE_OV_RATE);
+    CHECK_INT(ov[0].remove, 1);
+    CHECK_INT(ov[0].value, 0);
+
+    e = unit_patch("{\"rate\": \"fast\"}", ov, &n);
+    CHECK(e != NULL && strstr(e, "\"rate\": a rate is") != NULL);
+    CHECK(unit_patch("{\"rate\": 200}", ov, &n) != NULL);
+    CHECK(unit_patch("{\"rate\": \"200/h\"}", ov, &n) != NULL);
+    CHECK(unit_patch("{\"rate\": \"/s\"}", ov, &n) != NULL);
+    CHECK(unit_patch("{\"rate\": \"0\"}", ov, &n) != NULL);
+    CHECK(unit_patch("{\"rate\": \"1000001/s\"}", ov, &n) != NULL);
+    CHECK(unit_patch("{\"rate\": \"-1/s\"}", ov, &n) != NULL);
+    e = unit_patch("{\"burst\": 5}", ov, &n);
+    CHECK(e != NULL && strstr(e, "\"burst\" goes with a \"rate\"") != NULL);
+    CHECK_INT(n, 0);
+    CHECK(unit_patch("{\"burst\": 5, \"paused\": true}", ov, &n) != NULL);
+    CHECK(unit_patch("{\"burst\": 5, \"rate\": null}", ov, &n) != NULL);
+    CHECK(unit_patch("{\"burst\": 0, \"rate\": \"1/s\"}", ov, &n) != NULL);
+    CHECK(unit_patch("{\"burst\": \"5\", \"rate\": \"1/s\"}", ov, &n)
+          != NULL);
+    CHECK(unit_patch("{\"burst\": 1000001, \"rate\": \"1/s\"}", ov, &n)
+          != NULL);
+
+    /* a rate prints as what reads back the same */
+
+    for (i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+        snprintf(doc, sizeof(doc), "{\"rate\": \"%s\"}", rates[i].in);
+        CHECK(unit_patch(doc, ov, &n) == NULL);
+        CHECK_INT(ov[0].value, rates[i].rate);
+        n = ngx_http_staged_update_rate_json(ovj, ov[0].value);
+        CHECK_INT(n, ngx_http_staged_update_rate_json(NULL, ov[0].value));
+        snprintf(doc, sizeof(doc), "{\"rate\": %.*s}", (int) n, ovj);
+        CHECK(unit_patch(doc, &one, &n) == NULL);
+        CHECK_MSG(one.value == rates[i].rate, "%s", rates[i].in);
+    }
+
+    n = ngx_http_staged_update_rate_json(ovj, 200000);
+    CHECK_MEM(ovj, n, "\"200/s\"");
+    n = ngx_http_staged_update_rate_json(ovj, 117);
+    CHECK_MEM(ovj, n, "\"7/m\"");
+
+    /* a state file's rate override and ramp clock: written, read back */
+
+    memset(&one, 0, sizeof(unit_ov_t));
+    one.kind = NGX_HTTP_STAGED_UPDATE_OV_RATE;
+    one.value = 100000;
+    one.conf = 200000;
+    one.burst = 10;
+    one.when = 1764430000;
+    memcpy(one.server, "shard-1", 7);
+    one.server_len = 7;
+    memcpy(one.from, "127.0.0.1", 9);
+    one.from_len = 9;
+
+    n = ngx_http_staged_update_ov_json(ovj, &one);
+    CHECK_INT(n, ngx_http_staged_update_ov_json(NULL, &one));
+    CHECK(strstr((char *) ovj, "\"field\":\"rate\",\"value\":\"100/s\","
+                 "\"configured\":\"200/s\",\"burst\":10") != NULL);
+    snprintf(doc, sizeof(doc), "{\"staged_update_state\":1,\"tracks\":"
+             "{\"game\":{\"etag\":3,\"ramp_paused\":42,"
+             "\"ramp_at\":1796000000,\"overrides\":[%.*s]}}}", (int) n, ovj);
+
+    CHECK(unit_state(doc, &st) == NULL);
+    CHECK_INT(st.ovs, 1);
+    CHECK_INT(st.paused, 42);
+    CHECK_INT(st.at, 1796000000);
+    CHECK(memcmp(&st.last, &one, sizeof(unit_ov_t)) == 0);
+
+    /* without a burst; the ramp clock is optional */
+
+    one.burst = 0;
+    n = ngx_http_staged_update_ov_json(ovj, &one);
+    CHECK(strstr((char *) ovj, "burst") == NULL);
+    snprintf(doc, sizeof(doc), "{\"staged_update_state\":1,\"tracks\":"
+             "{\"game\":{\"etag\":3,\"overrides\":[%.*s]}}}", (int) n, ovj);
+    CHECK(unit_state(doc, &st) == NULL);
+    CHECK_INT(st.paused, 0);
+    CHECK_INT(st.at, 0);
+    CHECK(memcmp(&st.last, &one, sizeof(unit_ov_t)) == 0);
+
+    /* refused: a malformed rate, no configured rate, a bad clock */
+
+    CHECK(unit_state("{\"staged_update_state\":1,\"tracks\":{\"g\":"
+                     "{\"etag\":1,\"overrides\":[{\"field\":\"rate\","
+                     "\"value\":\"5%\",\"configured\":\"1/s\","
+                     "\"when\":\"2026-01-01T00:00:00Z\",\"from\":\"x\"}]}}}",
+                     &st));
+    CHECK(unit_state("{\"staged_update_state\":1,\"tracks\":{\"g\":"
+                     "{\"etag\":1,\"overrides\":[{\"field\":\"rate\","
+                     "\"value\":\"1/s\",\"when\":\"2026-01-01T00:00:00Z\","
+                     "\"from\":\"x\"}]}}}", &st));
+    CHECK(unit_state("{\"staged_update_state\":1,\"tracks\":{\"g\":"
+                     "{\"etag\":1,\"overrides\":[{\"field\":\"rate\","
+                     "\"value\":\"1/s\",\"configured\":\"2/s\",\"burst\":0,"
+                     "\"when\":\"2026-01-01T00:00:00Z\",\"from\":\"x\"}]}}}",
+                     &st));
+    CHECK(unit_state("{\"staged_update_state\":1,\"tracks\":{\"g\":"
+                     "{\"etag\":1,\"ramp_paused\":-1,\"overrides\":[]}}}",
+                     &st));
+    CHECK(unit_state("{\"staged_update_state\":1,\"tracks\":{\"g\":"
+                     "{\"etag\":1,\"ramp_at\":\"now\",\"overrides\":[]}}}",
+                     &st));
 }
 
 
@@ -3441,6 +3601,7 @@ main(void)
     unit_minisign();
     unit_overrides();
     unit_state_file();
+    unit_rate_override();
     unit_hll();
     unit_outcomes();
 
