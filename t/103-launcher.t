@@ -162,6 +162,15 @@ http {
         sign    $keys/manifest.pem;
     }
 
+    staged_update_track capped {
+        zone    upd;
+        latest  2.0.0  $rel/2.0.0;
+        default 100%;
+        rate    1/m  burst=1;
+        token   secret=$keys/token.secret;
+        sign    $keys/manifest.pem;
+    }
+
     staged_update_track bad {
         zone    upd;
         latest  2.0.0  $root/bad/2.0.0  url=/bad/2.0.0/;
@@ -186,6 +195,7 @@ http {
         location = /update/check { staged_update game; }
         location = /pop/check    { staged_update pop; }
         location = /bad/check    { staged_update bad; }
+        location = /capped/check { staged_update capped; }
         location = /trunc/check  { staged_update trunc; }
 
         location = /busy/check {
@@ -560,6 +570,28 @@ for my $point (qw(after-download after-backup after-stage after-journal
 
     ($st, $out) = launch($dir, ['--force']);
     is(state_of($dir), 'new', '--force: checks anyway');
+
+    # the module's own rate cap: one grant a minute; the next launcher is
+    # deferred with a Retry-After, which it keeps
+
+    my $first = install_v1();
+    ($st, $out) = launch($first, ['--check-path', '/capped/check']);
+    is(state_of($first), 'new', 'rate cap: the first launcher upgrades')
+        or diag($out);
+
+    my $second = install_v1();
+    ($st, $out) = launch($second, ['--check-path', '/capped/check']);
+    is($st, 0, 'rate cap: the deferred launcher exits 0') or diag($out);
+    like($out, qr/the server asks to check again in (\d+) s/,
+         'rate cap: its Retry-After is noted');
+    is(state_of($second), 'old', 'rate cap: it goes on with 1.0.0');
+
+    $before = grep { m{/capped/check} } access_log();
+    ($st, $out) = launch($second, ['--check-path', '/capped/check']);
+    like($out, qr/next check in \d+ s/,
+         'rate cap: before the Retry-After time, no check');
+    is(scalar(grep { m{/capped/check} } access_log()), $before,
+       'rate cap: before the Retry-After time, no request');
 
     ($st, $out) = run([$launcher, '--dir', install_v1(), '--server', $URL,
                        '--pubkey', "$keys/manifest.pub.pem"]);
