@@ -410,13 +410,7 @@ record(int32_t who, int status, long ra, int64_t t, int64_t sent, int halted)
 
         /* rolled back: on the old version, it checks at its next start */
 
-        d = t / day_ms + 1;
-        next = d * day_ms + tod[who];
-        schedule(who, next);
-        return;
-    }
-
-    if (status == 204 && ra > 0) {
+    } else if (status == 204 && ra > 0) {
         s->deferred++;
 
         if (retry) {
@@ -424,9 +418,8 @@ record(int32_t who, int status, long ra, int64_t t, int64_t sent, int halted)
         }
 
         return;
-    }
 
-    if (status == 204) {
+    } else if (status == 204) {
         s->none++;
 
     } else {
