@@ -10,7 +10,7 @@
 # granted launcher reports on the real report endpoint with the Location
 # of its 302 as its grant) must be halted by its rule, no check sent after
 # the first halted answer may be granted, and the installs must stay
-# within the sample at the halt plus the connections in flight.  About 55 s.
+# within the sample at the halt plus the connections in flight.  About 60 s.
 #
 # Plain Test::More; nginx on 127.0.0.1, port TEST_NGINX_PORT + 191.
 
