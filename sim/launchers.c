@@ -10,18 +10,30 @@
  * "latest" and are not sent; the download is not made: the grant (a 200
  * manifest or a 302 to the archive) counts as the upgrade.
  *
+ * With --report, a bad release: a granted launcher (a 302 whose Location
+ * carries the download token) installs it, and reports on the same
+ * connection, with that Location as the proof of its grant; a share
+ * --fail of the launchers (a fixed set) fail, report "rolled-back" and go
+ * on with the old version (they check again at their next start); the
+ * others report "started".
+ *
  * One process, non-blocking keep-alive HTTP/1.1 connections to 127.0.0.1
  * driven by epoll, one request in flight per connection; the starts are
  * kept in a timing wheel of 10 ms slots.  At the end it prints one CSV
  * line per second:
  *
- *     second,checks,grants,none,deferred,errors,upgraded,queued
+ *     second,checks,grants,none,deferred,errors,upgraded,queued,
+ *     failed,halted
  *
- * and a summary on stderr.
+ * (failed: counted reports of a failure; halted: checks answered with
+ * X-Update-Rule <track>:halted) and a summary on stderr; with --report it
+ * ends with "halt at <ms>, <g> grants before it, <a> granted checks sent
+ * after it" (-1 and 0: no halt seen).
  *
  *   launchers --port 27100 --path /check --n 1000000 --day 120 --days 2
  *             [--curve daily|flat] [--conns 64] [--version 1.0]
  *             [--key client] [--no-retry] [--seed 1] [--at unix-time]
+ *             [--report /update/report --to 2.0.0 --fail 0.3]
  */
 
 #define _GNU_SOURCE
@@ -51,20 +63,26 @@
 typedef struct {
     int         fd;
     int32_t     who;        /* the launcher in flight, or NONE */
+    int         reporting;  /* its request is a report */
+    int64_t     sent;       /* when its check was sent, ms */
     size_t      len;
     char        buf[BUF];
 } conn_t;
 
 
 typedef struct {
-    uint64_t    checks, grants, none, deferred, errors, upgraded, queued;
+    uint64_t    checks, grants, none, deferred, errors, upgraded, queued,
+                failed, halted;
 } sec_t;
 
 
 static int        port = 27100, nconns = 64, days = 1, retry = 1;
 static int64_t    n = 1000, day_ms = 60000;
 static const char *path = "/update/check", *version = "1.0", *key = "client",
-                  *curve = "daily";
+                  *curve = "daily", *report, *to = "2.0.0";
+static double     fail = 1.0;
+static int64_t    halt_ms = -1;   /* the first halted answer, ms */
+static uint64_t   before_halt, after_halt;
 static uint64_t   seed = 1;
 static double     at;          /* unix time of the start, 0: now */
 
@@ -223,6 +241,8 @@ conn_send(conn_t *c, int32_t who)
 
     if (w == len) {
         c->who = who;
+        c->reporting = 0;
+        c->sent = now_ms();
         return 0;
     }
 
@@ -239,12 +259,65 @@ conn_send(conn_t *c, int32_t who)
 }
 
 
-/* a whole answer in c->buf: its status and Retry-After; 0 if incomplete */
+/* a launcher of the bad release's failing share */
 
 static int
-answer(conn_t *c, int *status, long *ra, size_t *used)
+fails(int32_t who)
 {
-    char    *end, *h;
+    return (uint32_t) who * 2654435761u % 1000000 < fail * 1000000;
+}
+
+
+/* its report, with the grant's Location (its path) as the proof */
+
+static int
+report_send(conn_t *c, int32_t who, const char *loc)
+{
+    int      len, blen;
+    ssize_t  w;
+    char     body[768], req[1024];
+
+    if (strncmp(loc, "http://", 7) == 0 && strchr(loc + 7, '/') != NULL) {
+        loc = strchr(loc + 7, '/');
+    }
+
+    blen = snprintf(body, sizeof(body),
+                    "{\"version\":\"%s\",\"from\":\"%s\",\"result\":\"%s\","
+                    "\"client\":\"L%d\",\"grant\":\"%s\"}", to, version,
+                    fails(who) ? "rolled-back" : "started", who, loc);
+
+    len = snprintf(req, sizeof(req),
+                   "POST %s HTTP/1.1\r\nHost: sim\r\n"
+                   "Content-Type: application/json\r\n"
+                   "Content-Length: %d\r\n\r\n%s", report, blen, body);
+
+    if (blen >= (int) sizeof(body) || len >= (int) sizeof(req)) {
+        return -1;
+    }
+
+    w = send(c->fd, req, len, MSG_NOSIGNAL);
+
+    if (w != len) {
+        return -1;
+    }
+
+    c->who = who;
+    c->reporting = 1;
+
+    return 0;
+}
+
+
+/*
+ * a whole answer in c->buf: its status, Retry-After, Location (into loc)
+ * and whether X-Update-Rule says halted; 0 if incomplete
+ */
+
+static int
+answer(conn_t *c, int *status, long *ra, size_t *used, char *loc,
+    size_t locsize, int *halted)
+{
+    char    *end, *h, *e;
     long     cl;
 
     c->buf[c->len] = '\0';
@@ -260,6 +333,8 @@ answer(conn_t *c, int *status, long *ra, size_t *used)
 
     *status = atoi(c->buf + 9);
     *ra = 0;
+    *halted = 0;
+    loc[0] = '\0';
     cl = 0;
 
     for (h = strstr(c->buf, "\r\n"); h && h < end; h = strstr(h + 2, "\r\n"))
@@ -269,6 +344,18 @@ answer(conn_t *c, int *status, long *ra, size_t *used)
 
         } else if (strncasecmp(h + 2, "Content-Length:", 15) == 0) {
             cl = atol(h + 17);
+
+        } else if (strncasecmp(h + 2, "Location: ", 10) == 0) {
+            e = strstr(h + 12, "\r\n");
+
+            if ((size_t) (e - (h + 12)) < locsize) {
+                memcpy(loc, h + 12, e - (h + 12));
+                loc[e - (h + 12)] = '\0';
+            }
+
+        } else if (strncasecmp(h + 2, "X-Update-Rule:", 14) == 0) {
+            e = strstr(h + 16, "\r\n");
+            *halted = (e - h) >= 7 && strncmp(e - 7, ":halted", 7) == 0;
         }
     }
 
@@ -288,21 +375,42 @@ answer(conn_t *c, int *status, long *ra, size_t *used)
 
 
 static void
-record(int32_t who, int status, long ra, int64_t t)
+record(int32_t who, int status, long ra, int64_t t, int64_t sent, int halted)
 {
     sec_t    *s;
     int64_t   next, d;
 
     s = sec_at(t);
 
-    if (status == 200 || status == 302) {
-        s->grants++;
-        upgraded[who] |= 1;
-        upgraded_total++;
-        return;
+    if (halted) {
+        s->halted++;
+
+        if (halt_ms < 0) {
+            halt_ms = t;
+        }
     }
 
-    if (status == 204 && ra > 0) {
+    if (status == 200 || status == 302) {
+        s->grants++;
+        upgraded_total++;
+
+        /* a check sent after a halted answer came back must not win */
+
+        if (halt_ms >= 0 && sent > halt_ms) {
+            after_halt++;
+
+        } else {
+            before_halt++;
+        }
+
+        if (report == NULL || !fails(who)) {
+            upgraded[who] |= 1;
+            return;
+        }
+
+        /* rolled back: on the old version, it checks at its next start */
+
+    } else if (status == 204 && ra > 0) {
         s->deferred++;
 
         if (retry) {
@@ -310,9 +418,8 @@ record(int32_t who, int status, long ra, int64_t t)
         }
 
         return;
-    }
 
-    if (status == 204) {
+    } else if (status == 204) {
         s->none++;
 
     } else {
@@ -330,7 +437,7 @@ record(int32_t who, int status, long ra, int64_t t)
 int
 main(int argc, char **argv)
 {
-    int                  i, ep, k, nev, status, rc;
+    int                  i, ep, k, nev, status, rc, halted;
     long                 ra;
     size_t               used;
     ssize_t              r;
@@ -338,6 +445,7 @@ main(int argc, char **argv)
     int32_t              who;
     conn_t              *conns, *c;
     struct epoll_event   evs[256];
+    char                 loc[512];
 
     for (i = 1; i < argc; i++) {
         const char  *a = argv[i], *v = (i + 1 < argc) ? argv[i + 1] : "";
@@ -354,6 +462,9 @@ main(int argc, char **argv)
         else if (strcmp(a, "--curve") == 0) curve = v;
         else if (strcmp(a, "--seed") == 0) seed = strtoull(v, NULL, 10) | 1;
         else if (strcmp(a, "--at") == 0) at = atof(v);
+        else if (strcmp(a, "--report") == 0) report = v;
+        else if (strcmp(a, "--to") == 0) to = v;
+        else if (strcmp(a, "--fail") == 0) fail = atof(v);
         else {
             fprintf(stderr, "launchers: unknown argument \"%s\"\n", a);
             return 1;
@@ -510,16 +621,18 @@ main(int argc, char **argv)
                 conn_open(c, ep);
                 c->who = NONE;
 
-                if (who != NONE) {
+                if (who != NONE && !c->reporting) {
                     queue[qtail++ % (n + 1)] = who;
                 }
+
+                c->reporting = 0;
 
                 continue;
             }
 
             c->len += r;
 
-            rc = answer(c, &status, &ra, &used);
+            rc = answer(c, &status, &ra, &used, loc, sizeof(loc), &halted);
 
             if (rc == 0) {
                 continue;
@@ -530,11 +643,37 @@ main(int argc, char **argv)
                 return 1;
             }
 
-            record(c->who, status, ra, now_ms());
+            t = now_ms();
+            who = c->who;
 
             memmove(c->buf, c->buf + used, c->len - used);
             c->len -= used;
             c->who = NONE;
+
+            if (c->reporting) {
+                c->reporting = 0;
+
+                if (status != 200) {
+                    sec_at(t)->errors++;
+
+                } else if (fails(who)) {
+                    sec_at(t)->failed++;
+                }
+
+                continue;
+            }
+
+            record(who, status, ra, t, c->sent, halted);
+
+            /* a grant of the bad release: installed, and reported */
+
+            if (report != NULL && (status == 200 || status == 302)) {
+                if (loc[0] == '\0' || report_send(c, who, loc) != 0) {
+                    fprintf(stderr, "launchers: no Location to report, "
+                            "or the report could not be sent\n");
+                    return 1;
+                }
+            }
         }
     }
 
@@ -543,7 +682,8 @@ main(int argc, char **argv)
     {
         uint64_t  cum = 0, checks = 0, grants = 0, deferred = 0, errors = 0;
 
-        printf("second,checks,grants,none,deferred,errors,upgraded,queued\n");
+        printf("second,checks,grants,none,deferred,errors,upgraded,queued,"
+               "failed,halted\n");
 
         for (s = 0; s * 1000 < total_ms; s++) {
             cum += secs[s].grants;
@@ -552,15 +692,22 @@ main(int argc, char **argv)
             deferred += secs[s].deferred;
             errors += secs[s].errors;
 
-            printf("%ld,%lu,%lu,%lu,%lu,%lu,%lu,%lu\n", (long) s,
+            printf("%ld,%lu,%lu,%lu,%lu,%lu,%lu,%lu,%lu,%lu\n", (long) s,
                    secs[s].checks, secs[s].grants, secs[s].none,
-                   secs[s].deferred, secs[s].errors, cum, secs[s].queued);
+                   secs[s].deferred, secs[s].errors, cum, secs[s].queued,
+                   secs[s].failed, secs[s].halted);
         }
 
         fprintf(stderr, "launchers: %ld launchers, %lu of them checked, "
                 "%lu checks, %lu grants, %lu deferrals, %lu errors, "
                 "%lu checks due after the end, %.1f s\n", (long) n, distinct,
                 checks, grants, deferred, errors, dropped, t / 1000.0);
+
+        if (report != NULL) {
+            fprintf(stderr, "launchers: halt at %ld ms, %lu grants before "
+                    "it, %lu granted checks sent after it\n", (long) halt_ms,
+                    before_halt, after_halt);
+        }
     }
 
     return 0;

@@ -12,13 +12,20 @@
 #   ramp      a ramp: 1% 5% 20% 50% 100%, a step every quarter day
 #   cap       100% with a rate cap: the everyone-at-once peak / 12
 #   ramp+cap  both
+#   bad       a bad release: 100%, client-bound tokens, halt_on
+#             failures=5% min=20; a granted launcher (a 302 whose Location
+#             carries its token) reports on the real report endpoint with
+#             that Location as its grant; --fail of them (30%) fail,
+#             report "rolled-back" and go on with the old version; the
+#             module halts the release once the bound is crossed
 #
 # Each launcher starts once a day at its own time of day, drawn from a
 # daily curve (1 - 0.8 cos: a peak at noon, 9x the night's low), checks
 # at every start, upgrades when granted, re-checks when a deferral's
 # Retry-After has passed.  Output: a CSV per scenario, a table
 # (peak grants/s, time to 50% and 95% adoption, deferrals), and with
-# --plots two PNGs (grants per second; the share on the new version).
+# --plots two PNGs (grants per second; the share on the new version), and
+# with "bad" a table of the halt and a third PNG (sim-bad.png).
 #
 #   sim/run.py --n 1000000 --day 120 --days 2 --plots docs   # make sim
 #   sim/run.py --small --check                               # t/191-sim.t
@@ -29,13 +36,16 @@
 import argparse
 import csv
 import io
+import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -60,6 +70,13 @@ def conf(prefix, port, module, scenario, start, a):
     if scenario.endswith('cap'):
         lines.append('rate %d/s burst=%d;' % (a.cap, max(2, a.cap // 60)))
 
+    track, where = '', ''
+    if scenario == 'bad':
+        track = ('\n        token secret=%s/token.secret client;'
+                 '\n        halt_on failures=%d%% min=%d;'
+                 % (prefix, a.halt_failures, a.halt_min))
+        where = 'location = /update/report { staged_update_report game; }'
+
     load = 'load_module %s;' % module if module else ''
 
     return f'''{load}
@@ -75,11 +92,12 @@ http {{
         zone sim;
         latest 2.0.0 {prefix}/rel/2.0.0;
         minimum 1.0.0;
-        {chr(10).join('        ' + l for l in lines).strip()}
+        {chr(10).join('        ' + l for l in lines).strip()}{track}
     }}
     server {{
         listen 127.0.0.1:{port};
         location = /update/check {{ staged_update game redirect; }}
+        {where}
     }}
 }}
 '''
@@ -95,6 +113,9 @@ def run(scenario, a, launchers, nginx, module, port):
     with open(prefix + '/rel/2.0.0/version.txt', 'w') as f:
         f.write('version=2.0.0\n')
 
+    with open(prefix + '/token.secret', 'w') as f:
+        f.write(os.urandom(32).hex() + '\n')
+
     start = math.ceil(time.time()) + 3
 
     with open(prefix + '/nginx.conf', 'w') as f:
@@ -104,13 +125,21 @@ def run(scenario, a, launchers, nginx, module, port):
                    check=True)
     try:
         key = 'id' if scenario == 'seed' else 'client'
+        bad = []
+        if scenario == 'bad':
+            bad = ['--report', '/update/report', '--to', '2.0.0',
+                   '--fail', str(a.fail)]
         out = subprocess.run([launchers, '--port', str(port), '--n',
                               str(a.n), '--day', str(a.day), '--days',
                               str(a.days), '--version', '1.6.0', '--key',
                               key, '--conns', str(a.conns), '--at',
-                              str(start), '--seed', '7'],
+                              str(start), '--seed', '7'] + bad,
                              check=True, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
+        if scenario == 'bad':
+            with urllib.request.urlopen('http://127.0.0.1:%d/update/report'
+                                        % port) as r:
+                funnel = r.read().decode()
     finally:
         with open(prefix + '/nginx.pid') as f:
             pid = int(f.read())
@@ -124,6 +153,14 @@ def run(scenario, a, launchers, nginx, module, port):
 
     with open(prefix + '/launchers.csv', 'w') as f:
         f.write(out.stdout)
+
+    if scenario == 'bad':
+        with open(prefix + '/error.log') as f:
+            log = f.read()
+        with open(prefix + '/halt.json', 'w') as f:
+            json.dump({'launchers': out.stderr, 'funnel': json.loads(funnel),
+                       'log': [line for line in log.splitlines()
+                               if 'halted by halt_on' in line]}, f)
 
     sys.stderr.write('%-9s %s' % (scenario, out.stderr))
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
@@ -165,6 +202,50 @@ def summary(name, s, a):
     return row
 
 
+def halt(prefix, s):
+    """the bad release's figures: the launchers' view, the module's"""
+
+    with open(os.path.join(prefix, 'halt.json')) as f:
+        h = json.load(f)
+    m = re.search(r'halt at (-?\d+) ms, (\d+) grants before it, (\d+) '
+                  r'granted checks sent after it', h['launchers'])
+    w = re.search(r'(\d+) failures in (\d+) outcomes', ' '.join(h['log']))
+    last = max([t for t, g in enumerate(s['grants']) if g] or [-1])
+    return {
+        'halt_ms': int(m.group(1)),
+        'before': int(m.group(2)),
+        'after': int(m.group(3)),
+        'installs': sum(s['grants']),
+        'failed': sum(s['failed']),
+        'halted': sum(s['halted']),
+        'last_grant_s': last,
+        'k': int(w.group(1)) if w else None,
+        'n': int(w.group(2)) if w else None,
+        'funnel': h['funnel']['funnel'][0],
+    }
+
+
+def halt_table(h, a):
+    f = h['funnel']
+    out = ['| scenario | halt at | grants before the halt | granted checks '
+           'sent after it | last second with a grant | installs of 2.0.0 '
+           '(failed) | the sample at the halt | checks answered "halted" |',
+           '|---|---|---|---|---|---|---|---|',
+           '| bad (%g%% fail) | %s | %d | %d | %s | %d (%d) | %s | %d |' % (
+               100 * a.fail,
+               '—' if h['halt_ms'] < 0 else '%.3f s' % (h['halt_ms'] / 1000),
+               h['before'], h['after'],
+               '—' if h['last_grant_s'] < 0 else '%d s' % h['last_grant_s'],
+               h['installs'], h['failed'],
+               '—' if h['n'] is None else '%d failures in %d outcomes' % (
+                   h['k'], h['n']), h['halted'])]
+    return ('\n'.join(out) + '\n\nbad: halt_on failures=%d%% min=%d; the '
+            "module's funnel at the end: granted %d, started %d, rolled "
+            'back %d, halted_by_rule %s\n' % (
+                a.halt_failures, a.halt_min, f['granted'], f['started'],
+                f['rolled_back'], str(f['halted_by_rule']).lower()))
+
+
 def fmt_t(t, day):
     return '—' if t is None else '%d s (%.2f d)' % (t, t / day)
 
@@ -181,16 +262,18 @@ def table(rows, a):
     return '\n'.join(out) + '\n'
 
 
-def plots(series, a, where):
+def plots(series, a, where, h=None):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     os.makedirs(where, exist_ok=True)
 
-    def one(name, title, ylabel, values, mark):
+    def one(name, title, ylabel, values, mark, only=None):
         fig, ax = plt.subplots(figsize=(9, 4.5))
         for scenario, s in series.items():
+            if only and scenario not in only:
+                continue
             v = values(s)
             ax.plot(range(len(v)), v, label=scenario, linewidth=1.2)
         mark(ax)
@@ -213,12 +296,49 @@ def plots(series, a, where):
                    linestyle=':', linewidth=1,
                    label="the ramp's planned window")
 
-    one('sim-grants.png',
-        'Grants per second, %d launchers, 2 nginx workers' % a.n,
-        'grants per second', lambda s: s['grants'], cap)
-    one('sim-adoption.png', 'Adoption, %d launchers' % a.n,
-        '% of the launchers on the new version',
-        lambda s: [100.0 * u / a.n for u in s['upgraded']], window)
+    good = [x for x in series if x != 'bad']
+    if good:
+        one('sim-grants.png',
+            'Grants per second, %d launchers, 2 nginx workers' % a.n,
+            'grants per second', lambda s: s['grants'], cap)
+        one('sim-adoption.png', 'Adoption, %d launchers' % a.n,
+            '% of the launchers on the new version',
+            lambda s: [100.0 * u / a.n for u in s['upgraded']], window,
+            only=good)
+
+    if h is None:
+        return
+
+    # the bad release: grants stop at the halt; the same release without
+    # reports (all) beside it when it ran too
+    b = series['bad']
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    if 'all' in series:
+        v = series['all']['grants']
+        ax.plot(range(len(v)), v, label='all (no halt_on)', linewidth=1.2,
+                color='tab:blue', alpha=0.5)
+    for key, label, color in (
+            ('grants', 'bad: grants', 'tab:red'),
+            ('halted', 'bad: checks answered "halted"', 'tab:grey'),
+            ('failed', 'bad: rolled-back reports', 'black')):
+        ax.plot(range(len(b[key])), b[key], label=label, linewidth=1.2,
+                color=color, drawstyle='steps-post')
+    if h['halt_ms'] >= 0:
+        ax.axvline(h['halt_ms'] / 1000, color='tab:red', linestyle=':',
+                   linewidth=1, label='halt at %.3f s: %d grants, %d '
+                   'installs in all' % (h['halt_ms'] / 1000, h['before'],
+                                        h['installs']))
+    ax.set_yscale('symlog', linthresh=10)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel('seconds (a day is %g s)' % a.day)
+    ax.set_ylabel('per second')
+    ax.set_title('A bad release (%g%% of the launchers fail), %d launchers, '
+                 'halt_on failures=%d%% min=%d' % (100 * a.fail, a.n,
+                                                  a.halt_failures, a.halt_min))
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(os.path.join(where, 'sim-bad.png'), dpi=90)
 
 
 def main():
@@ -229,9 +349,15 @@ def main():
     p.add_argument('--cap', type=int, default=0,
                    help='grants/s; default: the expected peak / 12')
     p.add_argument('--conns', type=int, default=64)
-    p.add_argument('--scenarios', default='all,seed,ramp,cap,ramp+cap')
+    p.add_argument('--scenarios', default='all,seed,ramp,cap,ramp+cap,bad')
+    p.add_argument('--fail', type=float, default=0.3,
+                   help='bad: the share of the launchers whose upgrade fails')
+    p.add_argument('--halt-failures', type=int, default=5,
+                   help='bad: halt_on failures=<this>%%')
+    p.add_argument('--halt-min', type=int, default=20,
+                   help='bad: halt_on min=<this>')
     p.add_argument('--small', action='store_true',
-                   help='12000 launchers, a day of 8 s, cap and ramp only')
+                   help='12000 launchers, a day of 8 s, cap, ramp and bad')
     p.add_argument('--check', action='store_true',
                    help='fail unless the goals hold')
     p.add_argument('--below', type=float, default=2,
@@ -249,7 +375,7 @@ def main():
         if a.below == p.get_default('below'):
             a.below = 5      # the test runs while other tests load the CPU
         if a.scenarios == p.get_default('scenarios'):
-            a.scenarios = 'cap,ramp'
+            a.scenarios = 'cap,ramp,bad'
 
     # the everyone-at-once peak: the daily curve's top, 1.8x the mean
     if a.cap == 0:
@@ -267,7 +393,7 @@ def main():
                     os.path.join(TOP, 'sim', 'launchers.c'), '-lm'],
                    check=True)
 
-    series, rows = {}, []
+    series, rows, h = {}, [], None
     for name in a.scenarios.split(','):
         if a.from_csv:
             with open(os.path.join(a.work, name.replace('+', '-'),
@@ -277,9 +403,12 @@ def main():
         else:
             s, _ = run(name, a, launchers, nginx, module, port)
         series[name] = s
-        rows.append(summary(name, s, a))
+        if name == 'bad':
+            h = halt(os.path.join(a.work, name), s)
+        else:
+            rows.append(summary(name, s, a))
 
-    text = table(rows, a)
+    text = table(rows, a) if rows else ''
     for r in rows:
         if 'cap_mean' in r:
             text += ('\n%s: the cap %d/s; over the %d seconds whose '
@@ -295,16 +424,19 @@ def main():
         text += ('\neveryone at once / capped peak: %d / %d = %.1fx\n'
                  % (peaks['all'], peaks['cap'], peaks['all'] / peaks['cap']))
     window = 4 * max(1, round(a.day / 4)) + a.day
-    text += ("\nthe ramp's planned window: its last step (100%%) begins at "
-             "%d s, plus a day for every launcher to start once: %d s\n"
-             % (window - a.day, window))
+    if rows:
+        text += ("\nthe ramp's planned window: its last step (100%%) begins "
+                 "at %d s, plus a day for every launcher to start once: "
+                 "%d s\n" % (window - a.day, window))
+    if h:
+        text += ('\n' if rows else '') + halt_table(h, a)
 
     print(text)
     if a.table:
         with open(a.table, 'w') as f:
             f.write(text)
     if a.plots:
-        plots(series, a, a.plots)
+        plots(series, a, a.plots, h)
 
     if not a.check:
         return 0
@@ -329,6 +461,23 @@ def main():
             if r['t95'] is None or r['t95'] > window:
                 bad.append('ramp: 95%% adoption at %s, after the window '
                            'of %d s' % (r['t95'], window))
+    if h:
+        # the release is halted by its rule, after at least min outcomes;
+        # no check sent after a halted answer came back is granted, and
+        # every install is one of the sample at the halt or one granted
+        # before the halt while the launchers' connections were busy
+        if h['halt_ms'] < 0 or not h['funnel']['halted_by_rule']:
+            bad.append('bad: the release was not halted')
+        if h['after']:
+            bad.append('bad: %d checks sent after the halt were granted'
+                       % h['after'])
+        if h['n'] is None or h['n'] < a.halt_min:
+            bad.append('bad: halted with a sample of %s < min=%d'
+                       % (h['n'], a.halt_min))
+        elif h['installs'] > h['n'] + a.conns:
+            bad.append('bad: %d installs, more than the sample at the halt '
+                       '(%d) and the %d connections in flight'
+                       % (h['installs'], h['n'], a.conns))
     for b in bad:
         print('FAIL: ' + b)
     return 1 if bad else 0
