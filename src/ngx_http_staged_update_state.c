@@ -35,6 +35,13 @@
 #define NGX_HTTP_STAGED_UPDATE_W_PAUSED     0x00020000
 #define NGX_HTTP_STAGED_UPDATE_W_HALTED     0x00040000
 
+/* the percentage in force of a table or rule: a live one, else nginx.conf's
+ * (a ramp's step now) */
+#define ngx_http_staged_update_word_pct(track, word, conf)                    \
+    (((word) & NGX_HTTP_STAGED_UPDATE_W_SET)                                  \
+     ? ((word) & NGX_HTTP_STAGED_UPDATE_W_PCT)                                \
+     : ngx_http_staged_update_pct_now(track, conf))
+
 #define NGX_HTTP_STAGED_UPDATE_STATE_MAX    (16 * 1024 * 1024)
 
 
@@ -646,7 +653,13 @@ ngx_http_staged_update_state_apply(ngx_http_staged_update_track_t *track,
         flag = NGX_HTTP_STAGED_UPDATE_W_PAUSED;
 
         if (!((tw | sw) & flag)) {
-            d->pct = rw & NGX_HTTP_STAGED_UPDATE_W_PCT;
+
+            /* a live percentage; else nginx.conf's, a ramp's resolved */
+
+            if (rw & NGX_HTTP_STAGED_UPDATE_W_SET) {
+                d->pct = rw & NGX_HTTP_STAGED_UPDATE_W_PCT;
+            }
+
             return;
         }
     }
@@ -1466,10 +1479,11 @@ ngx_http_staged_update_scope_doc(u_char *dst,
     n = 0;
 
     putl("\"default\":{\"configured\":");
-    n += ngx_http_staged_update_pct_json(at, s->pct);
+    n += ngx_http_staged_update_pct_json(at,
+             ngx_http_staged_update_pct_now(track, s->pct));
     putl(",\"effective\":");
-    n += ngx_http_staged_update_pct_json(at, live->word[si]
-                                             & NGX_HTTP_STAGED_UPDATE_W_PCT);
+    n += ngx_http_staged_update_pct_json(at,
+             ngx_http_staged_update_word_pct(track, live->word[si], s->pct));
     putl("},\"rules\":[");
 
     first = (const ngx_http_staged_update_rule_t *)
@@ -1489,10 +1503,12 @@ ngx_http_staged_update_scope_doc(u_char *dst,
                  ngx_http_staged_update_str(t, rules[i].text),
                  rules[i].text_len);
         putl(",\"configured\":");
-        n += ngx_http_staged_update_pct_json(at, rules[i].pct);
+        n += ngx_http_staged_update_pct_json(at,
+                 ngx_http_staged_update_pct_now(track, rules[i].pct));
         putl(",\"effective\":");
         n += ngx_http_staged_update_pct_json(at,
-                 live->word[ri] & NGX_HTTP_STAGED_UPDATE_W_PCT);
+                 ngx_http_staged_update_word_pct(track, live->word[ri],
+                                                 rules[i].pct));
         putl("}");
     }
 

@@ -301,6 +301,29 @@ $t->start(conf());
     is(ramp_status()->{step}, $step, 'lifted: the same step again');
 }
 
+# an override of another table entry: the default still follows its ramp
+
+{
+    my $r = patch($R, '{"rules": {"1.2.*": "50%"}}');
+    is($r->{status}, 200, 'PATCH a rule of the ramped track');
+
+    my $before = ramp_status()->{percent};
+    my $h = check_ramped();
+    my $got = get($R)->{json}{default}{effective};
+    my $after = ramp_status()->{percent};
+
+    ok($h->{pct} eq $before || $h->{pct} eq $after,
+       "the check takes the ramp's step ($h->{pct}; the ramp $before, "
+       . "then $after)");
+    ok($h->{pct} ne '0.00', 'not a percentage read from the ramp\'s marker');
+    ok($got eq "$before%" || $got eq "$after%",
+       "GET: the ramp's step is the effective default ($got)");
+    is(check('version=1.2.0&client=k', 'ramp')->{pct}, '50.00',
+       'the overridden rule takes its live percentage');
+
+    del("$R/overrides");
+}
+
 $t->stop;
 done_testing();
 
@@ -426,6 +449,7 @@ TABLES
         latest   2.0.0  $rel/2.0.0;
         ramp     r 0% 20% 40% 60% 80% 100% every ${EVERY}s from $from;
         default  ramp:r;
+        rule     1.2.*  10%;
     }
 
     staged_update_track plain {
