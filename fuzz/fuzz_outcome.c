@@ -24,20 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "ngx_http_staged_update_outcome.h"
-
-
-#define FUZZ_ASSERT(e)                                                        \
-    do {                                                                      \
-        if (!(e)) {                                                           \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n",                  \
-                    __FILE__, __LINE__, #e);                                  \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
-
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 
 int

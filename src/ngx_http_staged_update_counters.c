@@ -5,6 +5,7 @@
 
 
 #include "ngx_http_staged_update_counters.h"
+#include "ngx_http_staged_update_handler.h"
 
 
 typedef struct {
@@ -40,17 +41,6 @@ ngx_str_t  ngx_http_staged_update_error_names[] = {
     ngx_string("escape_malformed"),
     ngx_string("client_missing"),
     ngx_null_string
-};
-
-
-static ngx_str_t  ngx_http_staged_update_whats[] = {
-    ngx_string("latest"),
-    ngx_string("minimum"),
-    ngx_null_string,
-    ngx_string("default"),
-    ngx_string("paused"),
-    ngx_string("halted"),
-    ngx_string("rate")
 };
 
 
@@ -227,8 +217,8 @@ ngx_http_staged_update_counters_track(ngx_conf_t *cf,
                 : k == NGX_HTTP_STAGED_UPDATE_DEFAULT ? s->pct : 0);
 
             if (ngx_http_staged_update_slot_text(cf, slot, base + s->name,
-                    s->name_len, ngx_http_staged_update_whats[k].data,
-                    ngx_http_staged_update_whats[k].len)
+                    s->name_len, ngx_http_staged_update_reasons[k].data,
+                    ngx_http_staged_update_reasons[k].len)
                 != NGX_OK)
             {
                 return NGX_ERROR;

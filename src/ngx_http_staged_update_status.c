@@ -11,6 +11,7 @@
 
 #include "ngx_http_staged_update_status.h"
 #include "ngx_http_staged_update_counters.h"
+#include "ngx_http_staged_update_handler.h"
 #include "ngx_http_staged_update_state.h"
 #include "ngx_http_staged_update_shape.h"
 #include "ngx_http_staged_update_report.h"
@@ -116,19 +117,6 @@ static ngx_str_t  ngx_http_staged_update_types[] = {
     ngx_string("application/json"),
     ngx_string("text/plain; version=0.0.4; charset=utf-8"),
     ngx_string("text/html; charset=utf-8")
-};
-
-
-/* what a scope's slots are called, by reason (the rule's is its text) */
-
-static ngx_str_t  ngx_http_staged_update_slot_names[] = {
-    ngx_string("latest"),
-    ngx_string("minimum"),
-    ngx_null_string,
-    ngx_string("default"),
-    ngx_string("paused"),
-    ngx_string("halted"),
-    ngx_string("rate")
 };
 
 
@@ -808,8 +796,8 @@ ngx_http_staged_update_render_json(ngx_http_staged_update_w_t *w,
 
                 if (k < NGX_HTTP_STAGED_UPDATE_NREASONS) {
                     ngx_http_staged_update_w_str(w,
-                        ngx_http_staged_update_slot_names[k].data,
-                        ngx_http_staged_update_slot_names[k].len);
+                        ngx_http_staged_update_reasons[k].data,
+                        ngx_http_staged_update_reasons[k].len);
                     v = &s->slots[2 * (NGX_HTTP_STAGED_UPDATE_NREASONS * j + k)];
 
                 } else {
@@ -1148,8 +1136,8 @@ ngx_http_staged_update_render_prom(ngx_http_staged_update_w_t *w,
 
                             if (k < NGX_HTTP_STAGED_UPDATE_NREASONS) {
                                 ngx_http_staged_update_w_label(w, ",rule=\"",
-                                    ngx_http_staged_update_slot_names[k].data,
-                                    ngx_http_staged_update_slot_names[k].len);
+                                    ngx_http_staged_update_reasons[k].data,
+                                    ngx_http_staged_update_reasons[k].len);
 
                             } else {
                                 ngx_http_staged_update_w_label(w, ",rule=\"",
