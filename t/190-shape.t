@@ -207,6 +207,7 @@ http {
         location = /check {
             staged_update $track;
             add_header X-Gen $gen always;
+            add_header X-Pid \$pid always;
         }
     }
 }
@@ -232,6 +233,7 @@ sub check {
         rule   => $h{'x-update-rule'},
         retry  => $h{'retry-after'},
         gen    => $h{'x-gen'} // 0,
+        pid    => $h{'x-pid'},
     };
 }
 
@@ -244,9 +246,18 @@ sub start_nginx {
         or BAIL_OUT('nginx did not start: '
                     . read_file("$prefix/logs/error.log"));
 
+    # until both workers answer (reuseport: a new connection may reach
+    # either; a worker slow to start would leave the load to the other)
+
     my $deadline = time + $WAIT;
-    sleep 0.05 until (check('version=2.0.0')->{gen} // 0) == 1
-                     || time > $deadline;
+    my %pids;
+
+    while (keys %pids < 2 && time < $deadline) {
+        my $h = check('version=2.0.0');
+        $pids{ $h->{pid} }++ if ($h->{gen} // 0) == 1 && $h->{pid};
+        sleep 0.02;
+    }
+
     ($master) = read_file($pidfile) =~ /(\d+)/;
     BAIL_OUT('nginx does not answer') unless $master;
 }
